@@ -1,0 +1,59 @@
+# ailab: `make run` serves the lab on this machine; `make test` runs every check.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
+export AILAB_DATA_DIR ?= $(CURDIR)/var
+
+.PHONY: run test check lint format typecheck contracts pytest demo bench clean
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(STAMP)
+
+## run: the lab on this machine (SQLite, local executor, demo data, http://127.0.0.1:8000)
+run: $(STAMP)
+	AILAB_DEBUG=$${AILAB_DEBUG-1} $(BIN)/ailab run
+
+demo: $(STAMP)
+	AILAB_DEBUG=1 $(BIN)/ailab demo
+
+## test: lint, format check, types, layer contracts, tests
+test: $(DEV_STAMP)
+	$(MAKE) --no-print-directory check
+
+check: lint typecheck contracts pytest
+
+lint:
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+format:
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+typecheck:
+	$(BIN)/mypy src
+
+contracts:
+	$(BIN)/lint-imports
+
+pytest:
+	$(BIN)/pytest -n 2 -q $(PYTEST_ARGS)
+
+bench: $(DEV_STAMP)
+	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache

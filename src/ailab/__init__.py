@@ -1,0 +1,3 @@
+"""ailab: software that runs a shared AI lab."""
+
+__version__ = "0.1.0"

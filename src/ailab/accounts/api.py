@@ -1,0 +1,213 @@
+"""/api/v1: me, organisations, memberships, tokens. Endpoints only translate (DESIGN.md rule 1)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from django.http import HttpRequest
+from ninja import Field, Router, Schema
+from pydantic import HttpUrl, StringConstraints
+
+from ailab.accounts import selectors, services
+from ailab.accounts.models import NAME_MAX, TEXT_MAX, OrganisationKind, Role, User
+
+router = Router(tags=["accounts"])
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX)]
+Text = Annotated[str, StringConstraints(max_length=TEXT_MAX)]
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+class MembershipOut(Schema):
+    id: int
+    user_id: int
+    user_email: str = Field(..., alias="user.email")
+    organisation_id: int
+    organisation_name: str = Field(..., alias="organisation.name")
+    role: Role
+
+
+class MeOut(Schema):
+    id: int
+    email: str
+    full_name: str
+    is_lab_staff: bool
+    memberships: list[MembershipOut]
+
+
+class MeIn(Schema):
+    full_name: Annotated[str, StringConstraints(max_length=NAME_MAX)]
+
+
+class OrganisationOut(Schema):
+    id: int
+    name: str
+    slug: str
+    kind: OrganisationKind
+    website: str
+    description: str
+    founded: dt.date | None
+
+
+class OrganisationIn(Schema):
+    name: Name
+    kind: OrganisationKind
+    website: HttpUrl | None = None
+    description: Text = ""
+    founded: dt.date | None = None
+
+
+class OrganisationPatch(Schema):
+    name: Name | None = None
+    kind: OrganisationKind | None = None
+    website: HttpUrl | None = None
+    description: Text | None = None
+    founded: dt.date | None = None
+
+
+class MembershipIn(Schema):
+    user_id: int
+    role: Role
+
+
+class MembershipPatch(Schema):
+    role: Role
+
+
+class TokenOut(Schema):
+    id: int
+    name: str
+    prefix: str
+    user_id: int
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+
+
+class TokenCreated(TokenOut):
+    token: str = Field(..., description="The token itself. Shown once; store it now.")
+
+
+class TokenIn(Schema):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    user_id: int | None = None
+
+
+def _me(user: User) -> MeOut:
+    from ailab.accounts.roles import is_lab_staff
+
+    memberships = selectors.membership_list_visible_to(user).filter(user=user)
+    return MeOut(
+        id=user.pk,
+        email=user.email,
+        full_name=user.full_name,
+        is_lab_staff=is_lab_staff(user),
+        memberships=[MembershipOut.from_orm(m) for m in memberships],
+    )
+
+
+@router.get("/me", response=MeOut, summary="Who am I")
+def me(request: HttpRequest) -> MeOut:
+    return _me(_user(request))
+
+
+@router.patch("/me", response=MeOut, summary="Change my profile")
+def me_update(request: HttpRequest, payload: MeIn) -> MeOut:
+    user = _user(request)
+    services.user_update(actor=user, user=user, full_name=payload.full_name)
+    return _me(user)
+
+
+@router.get("/organisations", response=list[OrganisationOut])
+def organisation_list(request: HttpRequest, kind: OrganisationKind | None = None) -> object:
+    return selectors.organisation_list(kind=kind)
+
+
+@router.post("/organisations", response={201: OrganisationOut})
+def organisation_create(request: HttpRequest, payload: OrganisationIn) -> object:
+    org = services.organisation_create(
+        actor=_user(request),
+        name=payload.name,
+        kind=payload.kind,
+        website=str(payload.website) if payload.website else "",
+        description=payload.description,
+        founded=payload.founded,
+    )
+    return 201, org
+
+
+@router.get("/organisations/{organisation_id}", response=OrganisationOut)
+def organisation_detail(request: HttpRequest, organisation_id: int) -> object:
+    return selectors.access_organisation(_user(request), organisation_id)
+
+
+@router.patch("/organisations/{organisation_id}", response=OrganisationOut)
+def organisation_update(
+    request: HttpRequest, organisation_id: int, payload: OrganisationPatch
+) -> object:
+    org = selectors.access_organisation(_user(request), organisation_id, selectors.CHANGE)
+    data = payload.dict(exclude_unset=True)
+    if "website" in data:
+        data["website"] = str(data["website"]) if data["website"] else ""
+    return services.organisation_update(actor=_user(request), organisation=org, **data)
+
+
+@router.delete("/organisations/{organisation_id}", response={204: None})
+def organisation_delete(request: HttpRequest, organisation_id: int) -> object:
+    org = selectors.access_organisation(_user(request), organisation_id)
+    services.organisation_delete(actor=_user(request), organisation=org)
+    return 204, None
+
+
+@router.get("/memberships", response=list[MembershipOut])
+def membership_list(request: HttpRequest, organisation_id: int | None = None) -> object:
+    return selectors.membership_list_visible_to(_user(request), organisation_id=organisation_id)
+
+
+@router.post("/organisations/{organisation_id}/memberships", response={201: MembershipOut})
+def membership_create(request: HttpRequest, organisation_id: int, payload: MembershipIn) -> object:
+    actor = _user(request)
+    org = selectors.access_organisation(actor, organisation_id)
+    member = selectors.user_by_id(payload.user_id)
+    return 201, services.membership_create(
+        actor=actor, organisation=org, user=member, role=payload.role
+    )
+
+
+@router.patch("/memberships/{membership_id}", response=MembershipOut)
+def membership_update(request: HttpRequest, membership_id: int, payload: MembershipPatch) -> object:
+    actor = _user(request)
+    membership = selectors.access_membership(actor, membership_id, selectors.CHANGE)
+    return services.membership_update(actor=actor, membership=membership, role=payload.role)
+
+
+@router.delete("/memberships/{membership_id}", response={204: None})
+def membership_delete(request: HttpRequest, membership_id: int) -> object:
+    actor = _user(request)
+    membership = selectors.access_membership(actor, membership_id, selectors.CHANGE)
+    services.membership_delete(actor=actor, membership=membership)
+    return 204, None
+
+
+@router.get("/tokens", response=list[TokenOut])
+def token_list(request: HttpRequest, all: bool = False) -> object:
+    return selectors.token_list_visible_to(_user(request), all_users=all)
+
+
+@router.post("/tokens", response={201: TokenCreated})
+def token_create(request: HttpRequest, payload: TokenIn) -> object:
+    actor = _user(request)
+    owner = selectors.access_user(actor, payload.user_id) if payload.user_id else None
+    issued = services.token_create(actor=actor, user=owner, name=payload.name)
+    out = TokenOut.from_orm(issued.token).dict()
+    return 201, TokenCreated(**out, token=issued.raw)
+
+
+@router.delete("/tokens/{token_id}", response=TokenOut, summary="Revoke a token (idempotent)")
+def token_revoke(request: HttpRequest, token_id: int) -> object:
+    actor = _user(request)
+    return services.token_revoke(actor=actor, token=selectors.access_token(actor, token_id))

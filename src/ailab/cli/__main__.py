@@ -1,0 +1,3 @@
+from ailab.cli import main
+
+main()

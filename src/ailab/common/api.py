@@ -1,0 +1,80 @@
+"""The one place that maps DomainError to API responses, and the API's authentication.
+
+Every error body has the same shape::
+
+    {"error": "invalid", "message": "email: enter a valid address",
+     "errors": [{"field": "email", "reason": "enter a valid address"}]}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import HttpBearer, SessionAuth
+
+from ailab.common.errors import DomainError
+
+
+def error_body(code: str, errors: list[dict[str, Any]]) -> dict[str, Any]:
+    first = errors[0] if errors else {"field": None, "reason": code}
+    message = f"{first['field']}: {first['reason']}" if first.get("field") else first["reason"]
+    return {"error": code, "message": message, "errors": errors}
+
+
+def _field_of(loc: list[Any]) -> str:
+    # ninja locations look like ["body", "payload", "email"]; users know the last parts.
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "form", "payload")]
+    return ".".join(parts) or "body"
+
+
+def install_error_handlers(api: NinjaAPI) -> None:
+    @api.exception_handler(DomainError)
+    def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+        return api.create_response(request, error_body(exc.code, exc.errors), status=exc.status)
+
+    @api.exception_handler(NinjaValidationError)
+    def validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+        errors = [
+            {"field": _field_of(list(e.get("loc", []))), "reason": e.get("msg", "invalid")}
+            for e in exc.errors
+        ]
+        return api.create_response(request, error_body("invalid", errors), status=422)
+
+    @api.exception_handler(AuthenticationError)
+    def auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+        body = error_body(
+            "not_authenticated",
+            [
+                {
+                    "field": None,
+                    "reason": "authentication required: send 'Authorization: Bearer <token>'",
+                }
+            ],
+        )
+        return api.create_response(request, body, status=401)
+
+    @api.exception_handler(HttpError)
+    def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        body = error_body("error", [{"field": None, "reason": str(exc)}])
+        return api.create_response(request, body, status=exc.status_code)
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        from ailab.accounts.services import token_authenticate
+
+        user = token_authenticate(raw=token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+class Session(SessionAuth):
+    """The web pages' session, so the browser (and HTMX) can use the same API."""
+
+
+AUTH = [BearerToken(), Session()]

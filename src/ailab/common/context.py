@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+
+# (label, url name): each app's main page, shown once the app provides it.
+NAV = [
+    ("Cluster", "cluster-board"),
+    ("Jobs", "job-list"),
+    ("Allocations", "allocation-list"),
+    ("Calls", "call-list"),
+    ("Reviews", "review-dashboard"),
+    ("Cohorts", "cohort-list"),
+    ("Fund", "fund-dashboard"),
+]
+
+
+def _nav() -> list[dict[str, str]]:
+    items = []
+    for label, name in NAV:
+        try:
+            items.append({"label": label, "url": reverse(name)})
+        except NoReverseMatch:
+            continue
+    return items
+
+
+def lab(request: HttpRequest) -> dict[str, Any]:
+    return {"LAB_NAME": settings.LAB_NAME, "NAV_ITEMS": _nav()}

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+import importlib
+
+from django.contrib import admin
+from django.urls import URLPattern, URLResolver, include, path
+
+from ailab.config.api import api
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("", include("ailab.accounts.urls")),
+]
+
+# Each domain app owns its pages in <app>/urls.py.
+for app in ("compute", "programmes", "fund"):
+    try:
+        importlib.import_module(f"ailab.{app}.urls")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"ailab.{app}.urls":
+            raise
+        continue
+    urlpatterns.append(path("", include(f"ailab.{app}.urls")))

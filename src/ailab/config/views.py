@@ -1,0 +1,45 @@
+"""The home page: the lab, its organisations, open calls and cluster, from each app's selectors."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from ailab.accounts.selectors import organisation_list
+
+# Each app may offer a panel: home_panel(user=...) -> {"template": ..., **context}.
+HOME_PANELS = [
+    ("ailab.programmes.selectors", "home_panel"),
+    ("ailab.compute.selectors", "home_panel"),
+    ("ailab.fund.selectors", "home_panel"),
+]
+
+
+def _panels(request: HttpRequest) -> list[dict[str, Any]]:
+    """Each panel is a dict with a ``template`` to include and its own context."""
+    panels: list[dict[str, Any]] = []
+    for module_name, attr in HOME_PANELS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        panel: Callable[..., dict[str, Any]] | None = getattr(module, attr, None)
+        if panel is not None:
+            panels.append(panel(user=request.user))
+    return panels
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    organisations = organisation_list()
+    context = {
+        "organisations": organisations[:50],
+        "organisation_count": organisations.count(),
+        "home_panels": _panels(request),
+    }
+    return render(request, "home.html", context)

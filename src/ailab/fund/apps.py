@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class FundConfig(AppConfig):
+    name = "ailab.fund"
+    label = "fund"
+    verbose_name = "Fund"
