@@ -1,0 +1,279 @@
+"""The board: a mutable, indexed working copy of a cluster that policies schedule on.
+
+:func:`ailab.scheduling.planner.plan` builds a fresh board from a :class:`ClusterState` for
+each call; the simulator keeps one board for a whole run and updates it at every event. Both
+then run the same policy code on it. Internally nodes, tenants and jobs are small integers and
+their attributes live in parallel lists: this is the hot path of the simulator.
+
+Pools: in partitioned mode there is one pool per tenant (the nodes it owns); in shared mode one
+pool holds every node. A job is placed only in its tenant's pool.
+
+Placement is consolidating: a job of at most a node's GPUs goes on one node, the one with the
+fewest free GPUs that still fit it (best fit; ties: the lowest node index, i.e. the order of
+``ClusterState.nodes``). A larger job takes whole free nodes (lowest index first) and puts
+what is left over, if anything, on the best-fitting other node. GPUs on a node are taken
+lowest index first. A node never gives more GPUs than it has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from ailab.scheduling.model import (
+    ClusterState,
+    Job,
+    Mode,
+    Node,
+    PendingJob,
+    Placement,
+    Slot,
+    Tenant,
+)
+
+# (node index, bitmask of its GPUs, number of GPUs)
+RawSlot = tuple[int, int, int]
+
+
+def checkpoint_cost(gpus: int) -> float:
+    """Seconds a preempted job loses to checkpoint and restore (Lucid/Helios: 7, 30, 60 s)."""
+    if gpus <= 1:
+        return 7.0
+    if gpus <= 8:
+        return 30.0
+    return 60.0
+
+
+class Pool:
+    """A set of nodes that jobs are placed within; free GPUs indexed by free count."""
+
+    __slots__ = ("by_free", "cap", "free", "gmax", "index", "nodes", "tenants")
+
+    def __init__(self, index: int, nodes: list[int], caps: Sequence[int]) -> None:
+        self.index = index
+        self.nodes = nodes
+        self.gmax = max((caps[n] for n in nodes), default=0)
+        self.cap = sum(caps[n] for n in nodes)
+        self.free = self.cap
+        self.by_free: list[set[int]] = [set() for _ in range(self.gmax + 1)]
+        for n in nodes:
+            self.by_free[caps[n]].add(n)
+        self.tenants: list[int] = []
+
+    def largest_free(self) -> int:
+        """The most free GPUs on any one node of the pool."""
+        bf = self.by_free
+        for k in range(self.gmax, 0, -1):
+            if bf[k]:
+                return k
+        return 0
+
+
+class Board:
+    """Indexed nodes, tenants, pools and jobs, with the free GPUs of every node."""
+
+    def __init__(self, nodes: Sequence[Node], tenants: Sequence[Tenant], mode: Mode) -> None:
+        self.mode = mode
+        self.node_ids = [n.id for n in nodes]
+        self.node_cap = [n.gpus for n in nodes]
+        self.node_free = list(self.node_cap)
+        self.node_mask = [(1 << n.gpus) - 1 for n in nodes]
+        self.tenant_ids = [t.id for t in tenants]
+        self.tenant_index = {t.id: i for i, t in enumerate(tenants)}
+        self.quota = [t.quota_gpus for t in tenants]
+        self.weight = [t.weight for t in tenants]
+        self.usage = [0.0] * len(tenants)
+        self.held = [0] * len(tenants)
+        self.pools: list[Pool] = []
+        self.tenant_pool: list[int] = []
+        self._build_pools(nodes)
+        self.jobs: list[Job] = []
+        self.job_ix: dict[str, int] = {}
+        self.gpus: list[int] = []
+        self.tenant: list[int] = []
+        self.submit: list[float] = []
+        self.attained: list[float] = []
+        self.work: list[float] = []
+        self.start: list[float] = []
+        self.place: list[tuple[RawSlot, ...] | None] = []
+
+    def _build_pools(self, nodes: Sequence[Node]) -> None:
+        if self.mode is Mode.SHARED:
+            pool = Pool(0, list(range(len(nodes))), self.node_cap)
+            pool.tenants = list(range(len(self.tenant_ids)))
+            self.pools = [pool]
+            self.tenant_pool = [0] * len(self.tenant_ids)
+            return
+        owned: dict[int, list[int]] = {t: [] for t in range(len(self.tenant_ids))}
+        for i, n in enumerate(nodes):
+            t = self.tenant_index.get(n.tenant) if n.tenant is not None else None
+            if t is not None:
+                owned[t].append(i)
+        for t, members in owned.items():
+            pool = Pool(t, members, self.node_cap)
+            pool.tenants = [t]
+            self.pools.append(pool)
+        self.tenant_pool = list(range(len(self.tenant_ids)))
+
+    # jobs -----------------------------------------------------------------
+
+    def add_jobs(self, jobs: Iterable[Job]) -> None:
+        """Register jobs (pending or running): gives each its integer index."""
+        ti = self.tenant_index
+        for job in jobs:
+            if job.id in self.job_ix:
+                raise ValueError(f"duplicate job id {job.id!r}")
+            self.job_ix[job.id] = len(self.jobs)
+            self.jobs.append(job)
+            self.gpus.append(job.gpus)
+            self.tenant.append(ti.get(job.tenant, -1))
+            self.submit.append(job.submit_time)
+            self.attained.append(0.0)
+            self.work.append(job.duration if job.duration is not None else 0.0)
+            self.start.append(-1.0)
+            self.place.append(None)
+
+    def job_index(self, job_id: str) -> int:
+        return self.job_ix[job_id]
+
+    def pool_of(self, j: int) -> Pool | None:
+        t = self.tenant[j]
+        return self.pools[self.tenant_pool[t]] if t >= 0 else None
+
+    def never_fits(self, j: int) -> bool:
+        """True if the job is larger than its pool (or its tenant is unknown)."""
+        pool = self.pool_of(j)
+        return pool is None or self.gpus[j] > pool.cap or self.gpus[j] <= 0
+
+    # placement ------------------------------------------------------------
+
+    def alloc(self, pool: Pool, j: int) -> bool:
+        """Place job ``j`` in ``pool`` if it fits now; returns whether it did."""
+        g = self.gpus[j]
+        if g > pool.free:
+            return False
+        if g <= pool.gmax:
+            bf = pool.by_free
+            for k in range(g, pool.gmax + 1):
+                s = bf[k]
+                if s:
+                    n = min(s) if len(s) > 1 else next(iter(s))
+                    self.place[j] = (self._take(pool, n, g),)
+                    break
+            else:
+                return False
+        else:
+            slots = self._alloc_multi(pool, g)
+            if slots is None:
+                return False
+            self.place[j] = slots
+        pool.free -= g
+        self.held[self.tenant[j]] += g
+        return True
+
+    def _take(self, pool: Pool, n: int, g: int) -> RawSlot:
+        k = self.node_free[n]
+        pool.by_free[k].discard(n)
+        pool.by_free[k - g].add(n)
+        self.node_free[n] = k - g
+        m = self.node_mask[n]
+        taken = 0
+        for _ in range(g):
+            b = m & -m
+            m ^= b
+            taken |= b
+        self.node_mask[n] = m
+        return (n, taken, g)
+
+    def _alloc_multi(self, pool: Pool, g: int) -> tuple[RawSlot, ...] | None:
+        cap, free = self.node_cap, self.node_free
+        whole = sorted((n for n in pool.nodes if free[n] == cap[n]), key=lambda n: (-cap[n], n))
+        chosen: list[int] = []
+        need = g
+        for n in whole:
+            if need == 0:
+                break
+            if cap[n] <= need:
+                chosen.append(n)
+                need -= cap[n]
+        rest = -1
+        if need > 0:
+            taken = set(chosen)
+            fits = [n for n in pool.nodes if n not in taken and free[n] >= need]
+            if not fits:
+                return None
+            rest = min(fits, key=lambda n: (free[n], n))
+        slots = [self._take(pool, n, cap[n]) for n in chosen]
+        if rest >= 0:
+            slots.append(self._take(pool, rest, need))
+        return tuple(slots)
+
+    def alloc_exact(self, j: int, slots: tuple[RawSlot, ...]) -> None:
+        """Mark the given GPUs as held by ``j`` (a running job from a snapshot)."""
+        pool = self.pool_of(j)
+        for n, bits, g in slots:
+            if self.node_mask[n] & bits != bits or g > self.node_free[n]:
+                raise ValueError(f"GPU of node {self.node_ids[n]!r} held twice")
+            k = self.node_free[n]
+            if pool is not None and n in pool.by_free[k]:
+                pool.by_free[k].discard(n)
+                pool.by_free[k - g].add(n)
+            self.node_free[n] = k - g
+            self.node_mask[n] &= ~bits
+        if pool is not None:
+            pool.free -= sum(s[2] for s in slots)
+        if self.tenant[j] >= 0:
+            self.held[self.tenant[j]] += self.gpus[j]
+        self.place[j] = slots
+
+    def release(self, j: int) -> None:
+        """Give back the GPUs of ``j``."""
+        slots = self.place[j]
+        if slots is None:
+            return
+        pool = self.pool_of(j)
+        for n, bits, g in slots:
+            k = self.node_free[n]
+            if pool is not None:
+                pool.by_free[k].discard(n)
+                pool.by_free[k + g].add(n)
+            self.node_free[n] = k + g
+            self.node_mask[n] |= bits
+        if pool is not None:
+            pool.free += sum(s[2] for s in slots)
+        if self.tenant[j] >= 0:
+            self.held[self.tenant[j]] -= self.gpus[j]
+        self.place[j] = None
+
+    def placement_of(self, j: int) -> Placement:
+        slots = self.place[j] or ()
+        return Placement(
+            tuple(
+                Slot(self.node_ids[n], tuple(i for i in range(bits.bit_length()) if bits >> i & 1))
+                for n, bits, _ in slots
+            )
+        )
+
+    # snapshots ------------------------------------------------------------
+
+    @classmethod
+    def from_state(cls, state: ClusterState) -> Board:
+        """A board for one ``plan()`` call: nodes, tenants, running and pending jobs."""
+        board = cls(state.nodes, state.tenants, state.mode)
+        for t, tid in enumerate(board.tenant_ids):
+            board.usage[t] = float(state.usage.get(tid, 0.0))
+        node_ix = {nid: i for i, nid in enumerate(board.node_ids)}
+        board.add_jobs(rj.job for rj in state.running)
+        board.add_jobs(p.job if isinstance(p, PendingJob) else p for p in state.pending)
+        for rj in state.running:
+            j = board.job_ix[rj.job.id]
+            slots: list[RawSlot] = []
+            for s in rj.placement.slots:
+                n = node_ix[s.node_id]
+                bits = 0
+                for i in s.gpu_indices:
+                    if not 0 <= i < board.node_cap[n] or bits >> i & 1:
+                        raise ValueError(f"bad GPU index {i} on node {s.node_id!r}")
+                    bits |= 1 << i
+                slots.append((n, bits, len(s.gpu_indices)))
+            board.alloc_exact(j, tuple(slots))
+        return board

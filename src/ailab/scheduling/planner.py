@@ -1,0 +1,59 @@
+"""The one entry point of the scheduling core: ``plan(state, policy, now)``.
+
+A live caller (the compute service's scheduler loop) builds a :class:`ClusterState` from its
+database rows, calls :func:`plan`, and applies the decisions it gets back: every
+:class:`Preempt` first, then every :class:`Start`; :class:`Wait` decisions carry the reason
+each pending job that is not started stays pending (one per such job). The simulator drives the
+very same policy code, only through a board it keeps between events instead of a fresh one.
+"""
+
+from __future__ import annotations
+
+from ailab.scheduling.board import Board
+from ailab.scheduling.model import (
+    Capability,
+    ClusterState,
+    Decision,
+    Job,
+    PendingJob,
+    Preempt,
+    Start,
+    Wait,
+)
+from ailab.scheduling.policies import Policy, get_policy
+
+
+def plan(state: ClusterState, policy: Policy | str, now: float) -> list[Decision]:
+    """Decide what to do now; deterministic: equal inputs give equal outputs.
+
+    Returns the decisions in this order: ``Preempt`` (only if the backend has
+    ``Capability.PREEMPT``), ``Start`` (in the order the policy chose them), then ``Wait`` for
+    every pending job not started, in the policy's order, with a reason. A job that can never
+    fit its pool waits with reason ``"never fits"``: the caller should reject it.
+
+    ``policy`` is a :class:`Policy` or a name from :data:`ailab.scheduling.policies.POLICIES`.
+    """
+    pol = get_policy(policy) if isinstance(policy, str) else policy
+    board = Board.from_state(state)
+    sched = pol.scheduler(board, preempt=Capability.PREEMPT in state.capabilities)
+    for rj in state.running:
+        sched.restore_running(board.job_index(rj.job.id), rj.start_time, rj.attained)
+    for item in state.pending:
+        job = item.job if isinstance(item, PendingJob) else item
+        jid = board.job_index(job.id)
+        if isinstance(item, PendingJob):
+            board.attained[jid] = item.attained
+        sched.submit(jid, now)
+    started, preempted = sched.schedule(now)
+    out: list[Decision] = [Preempt(board.jobs[j].id, sched.preempt_reason(j)) for j in preempted]
+    out.extend(Start(board.jobs[j].id, board.placement_of(j)) for j in started)
+    out.extend(Wait(board.jobs[j].id, reason) for j, reason in sched.wait_reasons(now))
+    return out
+
+
+def pending_reasons(decisions: list[Decision]) -> dict[str, str]:
+    """The ``Wait`` decisions of a plan as ``{job_id: reason}``."""
+    return {d.job_id: d.reason for d in decisions if isinstance(d, Wait)}
+
+
+__all__ = ["Job", "pending_reasons", "plan"]

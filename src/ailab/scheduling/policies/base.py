@@ -1,0 +1,177 @@
+"""What every policy shares: the ``Policy`` factory and the ``Scheduler`` that runs on a board.
+
+A policy is a small immutable object with a name and parameters; ``policy.scheduler(board,
+preempt=...)`` returns a scheduler bound to one board. The scheduler is told about jobs
+(``submit``, ``finish``, ``restore_running``) and, on ``schedule(now)``, starts and preempts
+jobs on the board itself and returns what it did. ``plan()`` uses a fresh scheduler per call;
+the simulator keeps one for a whole run, so that policies can keep incremental structures
+(heaps per pool, learned estimates) between events. The decisions are the same code either way.
+"""
+
+from __future__ import annotations
+
+import heapq
+from abc import ABC, abstractmethod
+from typing import Any
+
+from ailab.scheduling.board import Board, Pool, checkpoint_cost
+from ailab.scheduling.model import NEVER_FITS
+
+
+class Scheduler(ABC):
+    """Scheduling state of one policy on one board."""
+
+    def __init__(self, board: Board, *, preempt: bool) -> None:
+        self.board = board
+        self.can_preempt = preempt
+        self.running: set[int] = set()
+        self.dirty: set[int] = set()
+        self.rejected: list[int] = []
+        self.preempt_reasons: dict[int, str] = {}
+
+    # events ---------------------------------------------------------------
+
+    def restore_running(self, j: int, start: float, attained: float) -> None:
+        """A job of the snapshot that already runs (its GPUs are marked on the board)."""
+        b = self.board
+        b.start[j] = start
+        b.attained[j] = attained
+        job = b.jobs[j]
+        if job.duration is not None and b.gpus[j] > 0:
+            b.work[j] = max(job.duration - attained / b.gpus[j], 0.0)
+        self.running.add(j)
+        self.on_restore(j)
+
+    def submit(self, j: int, now: float) -> bool:
+        """A job enters the queue; False (and counted in ``rejected``) if it never fits."""
+        b = self.board
+        if b.never_fits(j):
+            self.rejected.append(j)
+            return False
+        self.enqueue(j, now)
+        self.dirty.add(b.tenant_pool[b.tenant[j]])
+        return True
+
+    def finish(self, j: int, now: float) -> None:
+        """A running job ended on its own (completed, failed or cancelled)."""
+        b = self.board
+        b.release(j)
+        self.running.discard(j)
+        self.dirty.add(b.tenant_pool[b.tenant[j]])
+        self.on_finish(j, now)
+
+    def start(self, pool: Pool, j: int, now: float) -> bool:
+        """Place ``j`` in ``pool`` if it fits now; on success it runs from ``now``."""
+        b = self.board
+        if not b.alloc(pool, j):
+            return False
+        b.start[j] = now
+        self.running.add(j)
+        return True
+
+    def preempt(self, j: int, now: float, reason: str) -> None:
+        """Stop a running job: it keeps its service and pays a checkpoint cost on restart."""
+        b = self.board
+        ran = now - b.start[j]
+        b.attained[j] += b.gpus[j] * ran
+        b.work[j] = max(b.work[j] - ran, 0.0) + checkpoint_cost(b.gpus[j])
+        b.release(j)
+        self.running.discard(j)
+        self.preempt_reasons[j] = reason
+        self.dirty.add(b.tenant_pool[b.tenant[j]])
+
+    def preempt_reason(self, j: int) -> str:
+        return self.preempt_reasons.get(j, "priority")
+
+    # policy hooks ---------------------------------------------------------
+
+    @abstractmethod
+    def enqueue(self, j: int, now: float) -> None:
+        """Add a pending job (new, or preempted and back in the queue)."""
+
+    @abstractmethod
+    def schedule(self, now: float) -> tuple[list[int], list[int]]:
+        """Start and preempt jobs on the board now; returns (started, preempted)."""
+
+    @abstractmethod
+    def pending_order(self, now: float) -> list[int]:
+        """Every pending job, in the order the policy would serve them."""
+
+    def on_restore(self, j: int) -> None:  # noqa: B027 - optional hook
+        """A running job from a snapshot was registered."""
+
+    def on_finish(self, j: int, now: float) -> None:  # noqa: B027 - optional hook
+        """A job completed; learning policies update their estimates here."""
+
+    def wait_reasons(self, now: float) -> list[tuple[int, str]]:
+        """Why each pending job is not running, in the policy's order."""
+        b = self.board
+        out: list[tuple[int, str]] = [(j, NEVER_FITS) for j in self.rejected]
+        heads: dict[int, int] = {}
+        for j in self.pending_order(now):
+            t = b.tenant[j]
+            p = b.tenant_pool[t]
+            if p not in heads:
+                heads[p] = j
+                out.append((j, "resources"))
+            else:
+                out.append((j, "priority"))
+        return out
+
+
+class Policy(ABC):
+    """A scheduling policy: a name, a docstring with its assumptions, and a scheduler."""
+
+    name: str = ""
+    oracle: bool = False
+
+    @abstractmethod
+    def scheduler(self, board: Board, *, preempt: bool) -> Scheduler:
+        """A fresh scheduler bound to ``board``."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class StrictScheduler(Scheduler):
+    """Per-pool priority queue with a static key; the head of each pool's queue blocks it.
+
+    Subclasses define ``key(j)``: a tuple fixed when the job enters the queue, smaller first;
+    the job index breaks ties (the order jobs were registered, i.e. submission order).
+    """
+
+    def __init__(self, board: Board, *, preempt: bool) -> None:
+        super().__init__(board, preempt=preempt)
+        self.heaps: list[list[Any]] = [[] for _ in board.pools]
+
+    @abstractmethod
+    def key(self, j: int) -> tuple[float, ...]:
+        """The job's place in the queue (smaller first)."""
+
+    def enqueue(self, j: int, now: float) -> None:
+        b = self.board
+        heapq.heappush(self.heaps[b.tenant_pool[b.tenant[j]]], (*self.key(j), j))
+
+    def schedule(self, now: float) -> tuple[list[int], list[int]]:
+        started: list[int] = []
+        b = self.board
+        alloc = b.alloc
+        for p in sorted(self.dirty):
+            heap = self.heaps[p]
+            pool = b.pools[p]
+            while heap:
+                j = heap[0][-1]
+                if not alloc(pool, j):
+                    break
+                heapq.heappop(heap)
+                b.start[j] = now
+                started.append(j)
+        self.running.update(started)
+        self.dirty.clear()
+        return started, []
+
+    def pending_order(self, now: float) -> list[int]:
+        out: list[int] = []
+        for heap in self.heaps:
+            out.extend(e[-1] for e in sorted(heap))
+        return out
