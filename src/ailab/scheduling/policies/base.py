@@ -11,6 +11,7 @@ the simulator keeps one for a whole run, so that policies can keep incremental s
 from __future__ import annotations
 
 import heapq
+import math
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -96,6 +97,10 @@ class Scheduler(ABC):
     @abstractmethod
     def pending_order(self, now: float) -> list[int]:
         """Every pending job, in the order the policy would serve them."""
+
+    def next_wakeup(self, now: float) -> float:
+        """When to call ``schedule`` again even if no job arrives or ends (``inf``: never)."""
+        return math.inf
 
     def on_restore(self, j: int) -> None:  # noqa: B027 - optional hook
         """A running job from a snapshot was registered."""
