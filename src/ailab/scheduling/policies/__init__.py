@@ -8,10 +8,12 @@ from ailab.scheduling.policies.base import Policy, Scheduler
 from ailab.scheduling.policies.fifo import Fifo
 from ailab.scheduling.policies.qssf import Qssf
 from ailab.scheduling.policies.sjf import Sjf
+from ailab.scheduling.policies.srtf import Srtf
 
 POLICIES: dict[str, Callable[[], Policy]] = {
     "fifo": Fifo,
     "sjf": Sjf,
+    "srtf": Srtf,
     "qssf": Qssf,
 }
 
