@@ -92,7 +92,7 @@ class _Run:
     def loop(self, sched: Scheduler, progress: ProgressFn | None, sample_every: float) -> None:
         b = self.board
         n = self.n
-        submit, work, start, gpus = b.submit, b.work, b.start, b.gpus
+        submit, work, start, gpus, attained = b.submit, b.work, b.start, b.gpus, b.attained
         first_start, end, ran, preemptions = self.first_start, self.end, self.ran, self.preemptions
         version = [0] * n
         ends: list[tuple[float, int, int]] = []
@@ -116,8 +116,8 @@ class _Run:
                 if v != version[j]:
                     continue
                 finish(j, t)
-                ran[j] += t - start[j]
-                busy += gpus[j] * (t - start[j])
+                ran[j] = attained[j] / gpus[j] + t - start[j]
+                busy += gpus[j] * ran[j]
                 end[j] = t
                 done += 1
             while i < n and submit[i] <= t:
@@ -127,8 +127,6 @@ class _Run:
             started, preempted = schedule(t)
             for j in preempted:
                 version[j] += 1
-                ran[j] += t - start[j]
-                busy += gpus[j] * (t - start[j])
                 preemptions[j] += 1
                 pending += 1
             for j in started:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ailab.scheduling.policies.ailab import Ailab
 from ailab.scheduling.policies.base import Policy, Scheduler
 from ailab.scheduling.policies.fifo import Fifo
 from ailab.scheduling.policies.qssf import Qssf
@@ -15,6 +16,7 @@ POLICIES: dict[str, Callable[[], Policy]] = {
     "sjf": Sjf,
     "srtf": Srtf,
     "qssf": Qssf,
+    "ailab": Ailab,
 }
 
 

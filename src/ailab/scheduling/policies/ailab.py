@@ -1,0 +1,244 @@
+"""``ailab``: the project's default. Quotas are guarantees, idle GPUs are lent, lent GPUs return.
+
+Assumes: each tenant's ``quota_gpus`` is what it is guaranteed (in shared mode the quotas add up
+to at most the pool); run times are unknown, so it orders jobs by an estimate learned online
+(:class:`RuntimeEstimator`, never the true duration) and lets a job's age raise it.
+
+Within a tenant, jobs are served in order of GPUs x estimated run time (qssf-like), shortest
+service first, ties by submission time. A pass:
+
+1. Guarantees: tenants furthest below their quota first; each starts its jobs in order while
+   they fit in its quota. A job that fits the quota but not the free GPUs reclaims lent GPUs:
+   jobs of tenants above their quota that were started as loans are preempted (they keep their
+   progress and pay a checkpoint cost), on the node(s) where that frees enough with the least
+   preemption. Without ``Capability.PREEMPT`` nothing is reclaimed; the job waits.
+2. Lending and backfill: the remaining jobs of every tenant, in one global order of
+   (GPUs x estimate) / (1 + age / ``age_scale``), start wherever they fit now (no head
+   blocking); a job started beyond its tenant's quota is a loan and can be reclaimed.
+"""
+
+from __future__ import annotations
+
+import heapq
+from typing import Any
+
+from ailab.scheduling.board import Board, Pool
+from ailab.scheduling.estimate import RuntimeEstimator
+from ailab.scheduling.policies.base import Policy, Scheduler
+
+Entry = tuple[float, float, int]
+
+
+class _Ailab(Scheduler):
+    def __init__(self, board: Board, *, preempt: bool, scan_limit: int) -> None:
+        super().__init__(board, preempt=preempt)
+        self.estimator = RuntimeEstimator()
+        self.scan_limit = scan_limit
+        self.queues: list[list[Entry]] = [[] for _ in board.tenant_ids]
+        self.loans: set[int] = set()
+        self.on_node: list[set[int]] = [set() for _ in board.node_ids]
+
+    # bookkeeping ----------------------------------------------------------
+
+    def enqueue(self, j: int, now: float) -> None:
+        b = self.board
+        job = b.jobs[j]
+        est = job.estimate if job.estimate is not None else self.estimator.predict(job)
+        heapq.heappush(self.queues[b.tenant[j]], (b.gpus[j] * est, b.submit[j], j))
+
+    def _placed(self, j: int) -> None:
+        for n, _, _ in self.board.place[j] or ():
+            self.on_node[n].add(j)
+
+    def _unplaced(self, j: int) -> None:
+        for n, _, _ in self.board.place[j] or ():
+            self.on_node[n].discard(j)
+        self.loans.discard(j)
+
+    def on_restore(self, j: int) -> None:
+        b = self.board
+        self._placed(j)
+        t = b.tenant[j]
+        if t >= 0 and b.held[t] > b.quota[t]:
+            self.loans.add(j)
+
+    def finish(self, j: int, now: float) -> None:
+        self._unplaced(j)
+        super().finish(j, now)
+
+    def on_finish(self, j: int, now: float) -> None:
+        b = self.board
+        run = b.attained[j] / max(b.gpus[j], 1) + now - b.start[j]
+        self.estimator.observe(b.jobs[j], run)
+
+    def _launch(self, pool: Pool, j: int, now: float, started: list[int]) -> bool:
+        if not self.start(pool, j, now):
+            return False
+        self._placed(j)
+        t = self.board.tenant[j]
+        if self.board.held[t] > self.board.quota[t]:
+            self.loans.add(j)
+        started.append(j)
+        return True
+
+    # the pass -------------------------------------------------------------
+
+    def schedule(self, now: float) -> tuple[list[int], list[int]]:
+        started: list[int] = []
+        preempted: list[int] = []
+        for p in sorted(self.dirty):
+            pool = self.board.pools[p]
+            self._guarantees(pool, now, started, preempted)
+            if pool.free > 0:
+                self._lend(pool, now, started)
+        self.dirty.clear()
+        return started, preempted
+
+    def _guarantees(self, pool: Pool, now: float, started: list[int], preempted: list[int]) -> None:
+        b = self.board
+        held, quota, gpus = b.held, b.quota, b.gpus
+        order = sorted(pool.tenants, key=lambda t: (held[t] / max(quota[t], 1), t))
+        for t in order:
+            q = self.queues[t]
+            while q and held[t] < quota[t]:
+                j = q[0][2]
+                if held[t] + gpus[j] > quota[t]:
+                    break
+                if not self._launch(pool, j, now, started):
+                    if not (self.can_preempt and self._reclaim(pool, j, now, preempted)):
+                        break
+                    if not self._launch(pool, j, now, started):
+                        break
+                heapq.heappop(q)
+
+    def _lend(self, pool: Pool, now: float, started: list[int]) -> None:
+        b = self.board
+        gpus = b.gpus
+        cand: list[tuple[Any, ...]] = []
+        for t in pool.tenants:
+            q = self.queues[t]
+            if q:
+                cand.append((*self._lend_key(q[0], now), t))
+        heapq.heapify(cand)
+        back: list[tuple[int, Entry]] = []
+        scans = 0
+        while cand and pool.free > 0 and scans < self.scan_limit:
+            t = heapq.heappop(cand)[-1]
+            q = self.queues[t]
+            e = heapq.heappop(q)
+            j = e[2]
+            scans += 1
+            if gpus[j] > pool.free or not self._launch(pool, j, now, started):
+                back.append((t, e))
+            if q:
+                heapq.heappush(cand, (*self._lend_key(q[0], now), t))
+        for t, e in back:
+            heapq.heappush(self.queues[t], e)
+
+    @staticmethod
+    def _lend_key(e: Entry, now: float) -> tuple[float, float, int]:
+        return (e[0] / (1.0 + (now - e[1]) / 3600.0), e[1], e[2])
+
+    # reclaiming -----------------------------------------------------------
+
+    def _victims(self, n: int) -> list[int]:
+        b = self.board
+        return [
+            v
+            for v in self.on_node[n]
+            if v in self.loans and b.held[b.tenant[v]] > b.quota[b.tenant[v]]
+        ]
+
+    def _reclaim(self, pool: Pool, j: int, now: float, preempted: list[int]) -> bool:
+        """Preempt loans so that ``j`` fits; False (and nothing preempted) if it cannot."""
+        b = self.board
+        g = b.gpus[j]
+        if g > pool.gmax:
+            return self._reclaim_nodes(pool, j, now, preempted)
+        best: tuple[int, float, int] | None = None
+        best_set: list[int] = []
+        for n in pool.nodes:
+            free = b.node_free[n]
+            if free >= g or b.node_cap[n] < g:
+                continue
+            vic = sorted(self._victims(n), key=lambda v: (b.gpus[v], -b.start[v], v))
+            chosen: list[int] = []
+            for v in vic:
+                if free >= g:
+                    break
+                chosen.append(v)
+                free += b.gpus[v]
+            if free < g:
+                continue
+            cost = (sum(b.gpus[v] for v in chosen), -max(b.start[v] for v in chosen), n)
+            if best is None or cost < best:
+                best, best_set = cost, chosen
+        if best is None:
+            return False
+        for v in best_set:
+            self._evict(v, now, preempted)
+        return True
+
+    def _reclaim_nodes(self, pool: Pool, j: int, now: float, preempted: list[int]) -> bool:
+        b = self.board
+        whole = b.gpus[j] // pool.gmax
+        options: list[tuple[int, int, list[int]]] = []
+        for n in pool.nodes:
+            if b.node_cap[n] != pool.gmax:
+                continue
+            vic = self._victims(n)
+            if b.node_free[n] + sum(b.gpus[v] for v in vic) < b.node_cap[n]:
+                continue
+            multi = any(len(b.place[v] or ()) > 1 for v in vic)
+            options.append((sum(b.gpus[v] for v in vic) + (100 if multi else 0), n, vic))
+        if len(options) < whole:
+            return False
+        options.sort(key=lambda o: (o[0], o[1]))
+        for _, _, vic in options[:whole]:
+            for v in vic:
+                if v in self.running:
+                    self._evict(v, now, preempted)
+        return True
+
+    def _evict(self, v: int, now: float, preempted: list[int]) -> None:
+        self._unplaced(v)
+        self.preempt(v, now, "GPUs reclaimed by their owner")
+        self.enqueue_back(v)
+        preempted.append(v)
+
+    def enqueue_back(self, v: int) -> None:
+        b = self.board
+        e = (b.gpus[v] * self.estimator.predict(b.jobs[v]), b.submit[v], v)
+        heapq.heappush(self.queues[b.tenant[v]], e)
+
+    # reporting ------------------------------------------------------------
+
+    def pending_order(self, now: float) -> list[int]:
+        return [e[2] for q in self.queues for e in sorted(q)]
+
+    def wait_reasons(self, now: float) -> list[tuple[int, str]]:
+        b = self.board
+        out: list[tuple[int, str]] = [(j, "never fits") for j in self.rejected]
+        for t, q in enumerate(self.queues):
+            for k, e in enumerate(sorted(q)):
+                j = e[2]
+                pool = b.pools[b.tenant_pool[t]]
+                if b.held[t] + b.gpus[j] > b.quota[t] and pool.free < b.gpus[j]:
+                    out.append((j, "quota"))
+                elif k == 0:
+                    out.append((j, "resources"))
+                else:
+                    out.append((j, "priority"))
+        return out
+
+
+class Ailab(Policy):
+    """The default policy; ``scan_limit`` bounds how many jobs one lending pass looks at."""
+
+    name = "ailab"
+
+    def __init__(self, scan_limit: int = 512) -> None:
+        self.scan_limit = scan_limit
+
+    def scheduler(self, board: Board, *, preempt: bool) -> Scheduler:
+        return _Ailab(board, preempt=preempt, scan_limit=self.scan_limit)
