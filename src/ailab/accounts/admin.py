@@ -5,7 +5,7 @@ from ailab.accounts.models import APIToken, Membership, Organisation, User
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(BaseUserAdmin):  # type: ignore[type-arg]  # stubs expect AbstractUser
     ordering = ["email"]
     list_display = ["email", "full_name", "is_staff", "is_active", "date_joined"]
     search_fields = ["email", "full_name"]
@@ -17,14 +17,14 @@ class UserAdmin(BaseUserAdmin):
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(admin.TabularInline[Membership, Organisation]):
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(admin.ModelAdmin):
+class OrganisationAdmin(admin.ModelAdmin[Organisation]):
     list_display = ["name", "kind", "founded"]
     list_filter = ["kind"]
     search_fields = ["name"]
@@ -33,7 +33,7 @@ class OrganisationAdmin(admin.ModelAdmin):
 
 
 @admin.register(APIToken)
-class APITokenAdmin(admin.ModelAdmin):
+class APITokenAdmin(admin.ModelAdmin[APIToken]):
     list_display = ["name", "user", "prefix", "created_at", "last_used_at", "revoked_at"]
     readonly_fields = ["prefix", "digest", "last_used_at", "created_by"]
     search_fields = ["user__email", "name", "prefix"]

@@ -6,11 +6,12 @@ import datetime as dt
 from typing import Annotated
 
 from django.http import HttpRequest
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 from pydantic import HttpUrl, StringConstraints
 
 from ailab.accounts import selectors, services
-from ailab.accounts.models import NAME_MAX, TEXT_MAX, OrganisationKind, Role, User
+from ailab.accounts.models import NAME_MAX, TEXT_MAX, Membership, OrganisationKind, Role, User
+from ailab.accounts.roles import is_lab_staff
 
 router = Router(tags=["accounts"])
 
@@ -25,10 +26,18 @@ def _user(request: HttpRequest) -> User:
 class MembershipOut(Schema):
     id: int
     user_id: int
-    user_email: str = Field(..., alias="user.email")
+    user_email: str
     organisation_id: int
-    organisation_name: str = Field(..., alias="organisation.name")
+    organisation_name: str
     role: Role
+
+    @staticmethod
+    def resolve_user_email(obj: Membership) -> str:
+        return obj.user.email
+
+    @staticmethod
+    def resolve_organisation_name(obj: Membership) -> str:
+        return obj.organisation.name
 
 
 class MeOut(Schema):
@@ -97,26 +106,23 @@ class TokenIn(Schema):
     user_id: int | None = None
 
 
-def _me(user: User) -> MeOut:
-    from ailab.accounts.roles import is_lab_staff
-
-    memberships = selectors.membership_list_visible_to(user).filter(user=user)
-    return MeOut(
-        id=user.pk,
-        email=user.email,
-        full_name=user.full_name,
-        is_lab_staff=is_lab_staff(user),
-        memberships=[MembershipOut.from_orm(m) for m in memberships],
-    )
+def _me(user: User) -> dict[str, object]:
+    return {
+        "id": user.pk,
+        "email": user.email,
+        "full_name": user.full_name,
+        "is_lab_staff": is_lab_staff(user),
+        "memberships": list(selectors.membership_list_visible_to(user).filter(user=user)),
+    }
 
 
 @router.get("/me", response=MeOut, summary="Who am I")
-def me(request: HttpRequest) -> MeOut:
+def me(request: HttpRequest) -> object:
     return _me(_user(request))
 
 
 @router.patch("/me", response=MeOut, summary="Change my profile")
-def me_update(request: HttpRequest, payload: MeIn) -> MeOut:
+def me_update(request: HttpRequest, payload: MeIn) -> object:
     user = _user(request)
     services.user_update(actor=user, user=user, full_name=payload.full_name)
     return _me(user)
@@ -137,7 +143,7 @@ def organisation_create(request: HttpRequest, payload: OrganisationIn) -> object
         description=payload.description,
         founded=payload.founded,
     )
-    return 201, org
+    return Status(201, org)
 
 
 @router.get("/organisations/{organisation_id}", response=OrganisationOut)
@@ -160,7 +166,7 @@ def organisation_update(
 def organisation_delete(request: HttpRequest, organisation_id: int) -> object:
     org = selectors.access_organisation(_user(request), organisation_id)
     services.organisation_delete(actor=_user(request), organisation=org)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/memberships", response=list[MembershipOut])
@@ -173,9 +179,10 @@ def membership_create(request: HttpRequest, organisation_id: int, payload: Membe
     actor = _user(request)
     org = selectors.access_organisation(actor, organisation_id)
     member = selectors.user_by_id(payload.user_id)
-    return 201, services.membership_create(
+    membership = services.membership_create(
         actor=actor, organisation=org, user=member, role=payload.role
     )
+    return Status(201, membership)
 
 
 @router.patch("/memberships/{membership_id}", response=MembershipOut)
@@ -190,7 +197,7 @@ def membership_delete(request: HttpRequest, membership_id: int) -> object:
     actor = _user(request)
     membership = selectors.access_membership(actor, membership_id, selectors.CHANGE)
     services.membership_delete(actor=actor, membership=membership)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/tokens", response=list[TokenOut])
@@ -204,7 +211,7 @@ def token_create(request: HttpRequest, payload: TokenIn) -> object:
     owner = selectors.access_user(actor, payload.user_id) if payload.user_id else None
     issued = services.token_create(actor=actor, user=owner, name=payload.name)
     out = TokenOut.from_orm(issued.token).dict()
-    return 201, TokenCreated(**out, token=issued.raw)
+    return Status(201, TokenCreated(**out, token=issued.raw))
 
 
 @router.delete("/tokens/{token_id}", response=TokenOut, summary="Revoke a token (idempotent)")

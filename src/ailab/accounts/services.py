@@ -70,10 +70,13 @@ def user_update(*, actor: User, user: User, full_name: str | None = None) -> Use
 # Organisations -----------------------------------------------------------
 
 
-def _unique_slug(name: str, exclude_pk: int | None = None) -> str:
+def _unique_slug(name: str, exclude_pk: int | str | None = None) -> str:
     base = slugify(name)[:180] or "organisation"
     slug, n = base, 1
-    while Organisation.objects.filter(slug=slug).exclude(pk=exclude_pk).exists():
+    others = Organisation.objects.all()
+    if exclude_pk is not None:
+        others = others.exclude(pk=exclude_pk)
+    while others.filter(slug=slug).exists():
         n += 1
         slug = f"{base}-{n}"
     return slug

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from ailab.accounts import selectors, services
+from ailab.common.http import AuthedHttpRequest
 
 
 @login_required
-def tokens(request: HttpRequest) -> HttpResponse:
-    context = {"tokens": selectors.token_list_visible_to(request.user), "new_token": None}
+def tokens(request: AuthedHttpRequest) -> HttpResponse:
+    context: dict[str, Any] = {
+        "tokens": selectors.token_list_visible_to(request.user),
+        "new_token": None,
+    }
     if request.method == "POST":
         issued = services.token_create(actor=request.user, name=request.POST.get("name", ""))
         context["new_token"] = issued.raw
@@ -22,7 +28,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+def token_revoke(request: AuthedHttpRequest, token_id: int) -> HttpResponse:
     token = selectors.access_token(request.user, token_id)
     services.token_revoke(actor=request.user, token=token)
     messages.success(request, f"Token {token.name} revoked.")

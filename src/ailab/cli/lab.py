@@ -123,9 +123,8 @@ def _supervise(children: list[subprocess.Popen[bytes]]) -> None:
                 child.kill()
     failed = [c for c in children if c.returncode not in (0, -signal.SIGTERM, None)]
     if failed and not stopping:
-        raise click.ClickException(
-            f"{failed[0].args[0]} stopped with status {failed[0].returncode}"
-        )
+        name = "the web server" if failed[0] is children[0] else "the scheduler loop"
+        raise click.ClickException(f"{name} stopped with status {failed[0].returncode}")
 
 
 @click.command()

@@ -15,8 +15,12 @@ import os
 import sys
 
 import dj_database_url
+import django_stubs_ext
 
 from ailab.config.env import ConfigurationError, data_dir, env_bool, env_list, env_str
+
+# Lets generic Django classes be subscripted at run time (ModelAdmin[Model]) for the type checker.
+django_stubs_ext.monkeypatch()
 
 DATA_DIR = data_dir()
 TESTING = "pytest" in sys.modules or os.environ.get("AILAB_TESTING") == "1"

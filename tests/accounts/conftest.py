@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+
+from ailab.accounts.models import Membership, Organisation, OrganisationKind, Role, User
+
+
+@dataclass
+class People:
+    """An organisation (a startup) and one person in each position relative to it."""
+
+    org: Organisation
+    other_org: Organisation
+    lab: Organisation
+    founder: User
+    member: User
+    outsider: User  # a user of the lab with no tie to ``org``
+    staff: User  # Django is_staff
+    lab_staff: User  # lab_staff role in the lab organisation, not is_staff
+    reviewer: User
+    investor: User
+    inactive: User
+    anonymous: AnonymousUser
+
+
+def make_user(email: str, **extra: object) -> User:
+    return User.objects.create_user(email=email, password="pw-123456-test", **extra)
+
+
+@pytest.fixture
+def people(db: None) -> People:
+    org = Organisation.objects.create(
+        name="VisionLoop", slug="visionloop", kind=OrganisationKind.STARTUP
+    )
+    other = Organisation.objects.create(
+        name="MedSight", slug="medsight", kind=OrganisationKind.STARTUP
+    )
+    lab = Organisation.objects.create(name="The Lab", slug="the-lab", kind=OrganisationKind.LAB)
+    vc = Organisation.objects.create(
+        name="Harbour VC", slug="harbour", kind=OrganisationKind.INVESTOR
+    )
+    p = People(
+        org=org,
+        other_org=other,
+        lab=lab,
+        founder=make_user("founder@example.com"),
+        member=make_user("member@example.com"),
+        outsider=make_user("outsider@example.com"),
+        staff=make_user("staff@example.com", is_staff=True),
+        lab_staff=make_user("labstaff@example.com"),
+        reviewer=make_user("reviewer@example.com"),
+        investor=make_user("investor@example.com"),
+        inactive=make_user("gone@example.com", is_active=False),
+        anonymous=AnonymousUser(),
+    )
+    Membership.objects.create(user=p.founder, organisation=org, role=Role.FOUNDER)
+    Membership.objects.create(user=p.member, organisation=org, role=Role.MEMBER)
+    Membership.objects.create(user=p.outsider, organisation=other, role=Role.FOUNDER)
+    Membership.objects.create(user=p.lab_staff, organisation=lab, role=Role.LAB_STAFF)
+    Membership.objects.create(user=p.reviewer, organisation=lab, role=Role.REVIEWER)
+    Membership.objects.create(user=p.investor, organisation=vc, role=Role.INVESTOR)
+    Membership.objects.create(user=p.inactive, organisation=org, role=Role.MEMBER)
+    return p
