@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ailab.scheduling.policies.ailab import Ailab
+from ailab.scheduling.policies.backfill import Backfill
 from ailab.scheduling.policies.base import Policy, Scheduler
+from ailab.scheduling.policies.fairshare import FairShare
+from ailab.scheduling.policies.las import Las
 from ailab.scheduling.policies.fifo import Fifo
 from ailab.scheduling.policies.qssf import Qssf
 from ailab.scheduling.policies.sjf import Sjf
@@ -16,6 +19,9 @@ POLICIES: dict[str, Callable[[], Policy]] = {
     "sjf": Sjf,
     "srtf": Srtf,
     "qssf": Qssf,
+    "backfill": Backfill,
+    "las": Las,
+    "fairshare": FairShare,
     "ailab": Ailab,
 }
 
