@@ -8,8 +8,8 @@ from ailab.scheduling.policies.ailab import Ailab
 from ailab.scheduling.policies.backfill import Backfill
 from ailab.scheduling.policies.base import Policy, Scheduler
 from ailab.scheduling.policies.fairshare import FairShare
-from ailab.scheduling.policies.las import Las
 from ailab.scheduling.policies.fifo import Fifo
+from ailab.scheduling.policies.las import Las
 from ailab.scheduling.policies.qssf import Qssf
 from ailab.scheduling.policies.sjf import Sjf
 from ailab.scheduling.policies.srtf import Srtf
