@@ -1,0 +1,348 @@
+"""The Slurm backend: Slurm schedules and runs the jobs; ailab submits, polls and cancels.
+
+- ``submit`` pipes a generated batch script to ``sbatch --parsable`` with ``--gres=gpu:N``,
+  ``--time``, ``--account``, ``--job-name``, ``--comment=ailab:<job id>`` and output files.
+  It is idempotent: it first looks for a job carrying that comment (``squeue``, then
+  ``sacct``) and returns its id instead of submitting again.
+- ``poll`` reads ``squeue --json`` (22.05 ignores ``-j`` there, so it reads the whole queue
+  once) and asks ``sacct --json -j`` about the ids the queue no longer holds. Pending
+  reasons (``AssocGrpGRESMinutes``...) come back as the status's reason.
+- ``cancel`` is ``scancel``; cancelling a finished or unknown job is not an error.
+
+Capabilities: ``SCHEDULES`` (ailab's planner stands aside) and ``ACCOUNTING`` (GPU-seconds
+come from ``sacct``); not ``GPU_PINNING`` (Slurm picks the GPUs and sets
+``CUDA_VISIBLE_DEVICES``) nor ``PREEMPT``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import pwd
+import re
+import shlex
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ailab.execution.base import (
+    BackendError,
+    Capability,
+    JobSpec,
+    NodeInfo,
+    State,
+    Status,
+)
+from ailab.execution.slurm_commands import DEFAULT_TIMEOUT_S, Runner, SlurmCommands
+from ailab.execution.slurm_states import base_state, reason_text, state_of
+
+COMMENT_PREFIX = "ailab:"
+DEFAULT_LOOKBACK_DAYS = 7
+_GPU_TRES = re.compile(r"gres/gpu(?::[^=,]+)?=(\d+)")
+_GPU_GRES = re.compile(r"gpu(?::[^:(,]+)?:(\d+)")
+
+
+def _utc(epoch: object) -> dt.datetime | None:
+    if isinstance(epoch, dict):  # newer Slurm: {"set": true, "number": ...}
+        epoch = epoch.get("number") if epoch.get("set", True) else 0
+    if not isinstance(epoch, int | float) or epoch <= 0:
+        return None
+    return dt.datetime.fromtimestamp(epoch, tz=dt.UTC)
+
+
+def _time_limit(seconds: int) -> str:
+    minutes = max(1, -(-seconds // 60))  # Slurm counts whole minutes: round up
+    return f"{minutes // 1440}-{(minutes % 1440) // 60:02d}:{minutes % 60:02d}:00"
+
+
+def gpus_from_tres(tres: str) -> int | None:
+    """GPUs in a TRES string such as ``cpu=1,mem=1G,gres/gpu=2`` (None when absent)."""
+    found = [int(n) for n in _GPU_TRES.findall(tres or "")]
+    return max(found) if found else None
+
+
+def gpus_from_sacct_tres(items: object) -> int | None:
+    if not isinstance(items, list):
+        return None
+    for item in items:
+        if isinstance(item, dict) and item.get("type") == "gres" and item.get("name") == "gpu":
+            count = item.get("count")
+            return int(count) if isinstance(count, int) else None
+    return None
+
+
+def _exit_code_from_sacct(raw: object) -> int | None:
+    if isinstance(raw, dict):
+        code = raw.get("return_code")
+        if isinstance(code, int):
+            return code
+        if isinstance(code, dict):  # newer Slurm: {"set": true, "number": 0}
+            number = code.get("number")
+            return number if isinstance(number, int) else None
+    return None
+
+
+def _exit_code_from_squeue(raw: object) -> int | None:
+    if isinstance(raw, int):
+        return raw >> 8 if raw > 255 else raw  # a wait status when it carries high bits
+    return _exit_code_from_sacct(raw)
+
+
+def batch_script(spec: JobSpec) -> str:
+    """The batch script: the job's environment, then its command (exec'd, so signals reach it)."""
+    lines = ["#!/bin/bash", f"# ailab job {spec.job_id}: {spec.name}"]
+    lines.append('export PATH="${PATH:-/usr/local/bin:/usr/bin:/bin}"')
+    for key, value in sorted(spec.env.items()):
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+            raise BackendError(f"sbatch: environment variable name {key!r} is not valid")
+        lines.append(f"export {key}={shlex.quote(value)}")
+    lines.append("exec " + shlex.join(spec.command))
+    return "\n".join(lines) + "\n"
+
+
+class SlurmBackend:
+    """Jobs on a real Slurm cluster through its commands (see the module docstring)."""
+
+    name = "slurm"
+    capabilities = frozenset({Capability.SCHEDULES, Capability.ACCOUNTING})
+
+    def __init__(
+        self,
+        *,
+        cluster: str = "",
+        partition: str = "",
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        lookback_days: int = DEFAULT_LOOKBACK_DAYS,
+        submit_as_user: bool = False,
+        runner: Runner | None = None,
+        slurm_conf: str | None = None,
+    ) -> None:
+        self.cluster = cluster
+        self.partition = partition
+        self.lookback_days = lookback_days
+        self.submit_as_user = submit_as_user
+        self.commands = SlurmCommands(timeout_s=timeout_s, runner=runner, slurm_conf=slurm_conf)
+        self._known: dict[str, str] = {}  # ailab job id -> Slurm job id
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> SlurmBackend:
+        """Configured by ``AILAB_SLURM_CLUSTER``, ``AILAB_SLURM_PARTITION``,
+        ``AILAB_SLURM_TIMEOUT`` (seconds per command), ``AILAB_SLURM_SUBMIT_AS_USER`` (1: run
+        ``sbatch`` as the job's user through ``runuser``; needs root) and ``SLURM_CONF``."""
+        env = os.environ if environ is None else environ
+        return cls(
+            cluster=env.get("AILAB_SLURM_CLUSTER", ""),
+            partition=env.get("AILAB_SLURM_PARTITION", ""),
+            timeout_s=float(env.get("AILAB_SLURM_TIMEOUT", DEFAULT_TIMEOUT_S)),
+            submit_as_user=env.get("AILAB_SLURM_SUBMIT_AS_USER", "") in ("1", "true", "yes"),
+            slurm_conf=env.get("SLURM_CONF") or None,
+        )
+
+    def _cluster_args(self) -> list[str]:
+        return ["-M", self.cluster] if self.cluster else []
+
+    # -- nodes ------------------------------------------------------------------------------
+
+    def nodes(self) -> list[NodeInfo]:
+        data = self.commands.json(["sinfo", "--json", *self._cluster_args()])
+        seen: dict[str, NodeInfo] = {}
+        for node in data.get("nodes") or []:
+            name = str(node.get("name", ""))
+            if not name or name in seen:
+                continue
+            gres = str(node.get("gres", ""))
+            gpus = sum(int(n) for n in _GPU_GRES.findall(gres))
+            model = re.search(r"gpu:([^:(,]+):\d+", gres)
+            memory = node.get("real_memory")
+            cpus = node.get("cpus")
+            seen[name] = NodeInfo(
+                name=name,
+                gpus=gpus,
+                gpu_model=model.group(1) if model else "",
+                cpus=cpus if isinstance(cpus, int) else None,
+                memory_mb=memory if isinstance(memory, int) else None,
+            )
+        return sorted(seen.values(), key=lambda n: n.name)
+
+    # -- submit -----------------------------------------------------------------------------
+
+    def sbatch_args(self, spec: JobSpec) -> list[str]:
+        args = [
+            "sbatch",
+            "--parsable",
+            f"--job-name={spec.name or f'ailab-{spec.job_id}'}",
+            f"--comment={COMMENT_PREFIX}{spec.job_id}",
+            f"--time={_time_limit(spec.time_limit_s)}",
+            "--nodes=1",
+            "--ntasks=1",
+            f"--cpus-per-task={max(1, spec.cpus)}",
+            # Only the job's own environment (in the script), not ailab's.
+            "--export=NONE",
+        ]
+        args += self._cluster_args()
+        if spec.gpus > 0:
+            args.append(f"--gres=gpu:{spec.gpus}")
+        if spec.memory_mb:
+            args.append(f"--mem={spec.memory_mb}M")
+        if spec.account:
+            args.append(f"--account={spec.account}")
+        if self.partition:
+            args.append(f"--partition={self.partition}")
+        if spec.workdir:
+            args.append(f"--chdir={spec.workdir}")
+        if spec.stdout_path:
+            args.append(f"--output={spec.stdout_path}")
+        if spec.stderr_path:
+            args.append(f"--error={spec.stderr_path}")
+        if self.submit_as_user and spec.user and spec.user != _whoami():
+            args = ["runuser", "-u", spec.user, "--", *args]
+        return args
+
+    def submit(self, spec: JobSpec) -> str:
+        if spec.job_id in self._known:
+            return self._known[spec.job_id]
+        existing = self.find(spec.job_id)
+        if existing:
+            self._known[spec.job_id] = existing
+            return existing
+        done = self.commands.run(self.sbatch_args(spec), stdin=batch_script(spec))
+        # --parsable prints "<jobid>" or "<jobid>;<cluster>"
+        external_id = done.stdout.strip().split(";")[0]
+        if not external_id.isdigit():
+            raise BackendError(f"sbatch printed no job id: {done.stdout!r} {done.stderr!r}")
+        self._known[spec.job_id] = external_id
+        return external_id
+
+    def find(self, job_id: str) -> str | None:
+        """The Slurm id of the newest job carrying ``ailab:<job_id>``, if Slurm knows one."""
+        comment = f"{COMMENT_PREFIX}{job_id}"
+        queue = self._squeue()
+        hits = [j for j in queue.values() if j.get("comment") == comment]
+        if not hits:
+            hits = [
+                j
+                for j in self._sacct(["-a", "-S", f"now-{self.lookback_days}days"])
+                if _sacct_comment(j) == comment
+            ]
+        if not hits:
+            return None
+        return str(max(int(j["job_id"]) for j in hits))
+
+    # -- poll -------------------------------------------------------------------------------
+
+    def _squeue(self) -> dict[str, dict[str, Any]]:
+        # 22.05's `squeue --json` ignores -j/-u: read the whole queue once per poll.
+        data = self.commands.json(["squeue", "--json", *self._cluster_args()])
+        return {str(j["job_id"]): j for j in data.get("jobs") or [] if "job_id" in j}
+
+    def _sacct(self, args: Sequence[str]) -> list[dict[str, Any]]:
+        data = self.commands.json(["sacct", "--json", *self._cluster_args(), *args])
+        return [j for j in data.get("jobs") or [] if isinstance(j, dict)]
+
+    def poll(self, external_ids: Sequence[str]) -> dict[str, Status]:
+        wanted = [str(i) for i in external_ids]
+        if not wanted:
+            return {}
+        queue = self._squeue()
+        result: dict[str, Status] = {}
+        later: list[str] = []
+        for jid in wanted:
+            job = queue.get(jid)
+            if job is None or state_of(job.get("job_state")).finished:
+                later.append(jid)  # sacct knows the exit code and the final accounting
+            else:
+                result[jid] = status_from_squeue(job)
+        numeric = [jid for jid in later if jid.isdigit()]
+        if numeric:
+            since = f"now-{max(self.lookback_days, 31)}days"
+            for job in self._sacct(["-j", ",".join(numeric), "-S", since]):
+                jid = str(job.get("job_id"))
+                if jid in later and not job.get("het_job_offset"):
+                    result[jid] = status_from_sacct(job)
+        for jid in later:
+            if jid in result:
+                continue
+            if jid in queue:  # finished, not yet in the accounting database
+                result[jid] = status_from_squeue(queue[jid])
+            else:
+                result[jid] = Status(
+                    external_id=jid,
+                    state=State.LOST,
+                    reason="Slurm has no trace of this job (neither squeue nor sacct)",
+                )
+        return result
+
+    # -- cancel -----------------------------------------------------------------------------
+
+    def cancel(self, external_id: str) -> None:
+        if not external_id.isdigit():
+            raise BackendError(f"scancel: {external_id!r} is not a Slurm job id")
+        done = self.commands.run(["scancel", *self._cluster_args(), external_id], ok_codes=(0, 1))
+        if done.returncode != 0:
+            text = done.stderr.lower()
+            # Already over, or long purged: cancel is idempotent.
+            if "already completing or completed" in text or "invalid job id" in text:
+                return
+            raise BackendError(
+                f"`scancel {external_id}` failed with exit status {done.returncode}: "
+                f"{done.stderr.strip() or 'no output'}"
+            )
+
+    def preempt(self, external_id: str) -> None:
+        raise BackendError("the Slurm backend does not preempt: Slurm's own policy decides")
+
+
+def _whoami() -> str:
+    return pwd.getpwuid(os.getuid()).pw_name
+
+
+def _dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _sacct_comment(job: Mapping[str, Any]) -> str:
+    comment = job.get("comment")
+    if isinstance(comment, dict):
+        return str(comment.get("job") or "")
+    return str(comment or "")
+
+
+def status_from_squeue(job: Mapping[str, Any]) -> Status:
+    slurm_state = base_state(job.get("job_state"))
+    state = state_of(slurm_state)
+    reason = reason_text(slurm_state, str(job.get("state_reason", "")))
+    exit_code = _exit_code_from_squeue(job.get("exit_code")) if state.finished else None
+    if state is State.FAILED and not reason and exit_code is not None:
+        reason = f"exit {exit_code}"
+    return Status(
+        external_id=str(job.get("job_id")),
+        state=state,
+        reason=reason,
+        started_at=_utc(job.get("start_time")) if state is not State.PENDING else None,
+        ended_at=_utc(job.get("end_time")) if state.finished else None,
+        exit_code=exit_code,
+        gpus=gpus_from_tres(str(job.get("tres_alloc_str") or job.get("tres_req_str") or "")),
+        node=str(job.get("nodes") or "") or None,
+    )
+
+
+def status_from_sacct(job: Mapping[str, Any]) -> Status:
+    raw_state = job.get("state")
+    slurm_state = base_state(raw_state)
+    state = state_of(slurm_state)
+    slurm_reason = str(raw_state.get("reason", "")) if isinstance(raw_state, dict) else ""
+    reason = reason_text(slurm_state, slurm_reason)
+    times = _dict(job.get("time"))
+    exit_code = _exit_code_from_sacct(job.get("exit_code")) if state.finished else None
+    if state is State.FAILED and not reason and exit_code is not None:
+        reason = f"exit {exit_code}"
+    tres = _dict(job.get("tres"))
+    return Status(
+        external_id=str(job.get("job_id")),
+        state=state,
+        reason=reason,
+        started_at=_utc(times.get("start")) if state is not State.PENDING else None,
+        ended_at=_utc(times.get("end")) if state.finished else None,
+        exit_code=exit_code,
+        gpus=gpus_from_sacct_tres(tres.get("allocated")),
+        node=str(job.get("nodes") or "") or None,
+    )
