@@ -44,8 +44,9 @@ def _command(command: object) -> list[str]:
         if not isinstance(arg, str):
             raise ValidationError("must be a list of strings", field="command")
         if len(arg) > MAX_ARG_CHARS or "\x00" in arg:
-            raise ValidationError(f"each argument at most {MAX_ARG_CHARS} characters, no NUL",
-                                  field="command")  # fmt: skip
+            raise ValidationError(
+                f"each argument at most {MAX_ARG_CHARS} characters, no NUL", field="command"
+            )
     if not command[0].strip():
         raise ValidationError("the program must not be empty", field="command")
     return list(command)
@@ -192,5 +193,6 @@ def _backend_cancel(backend_name: str, external_id: str) -> None:
     try:
         get_backend(backend_name).cancel(external_id)
     except Exception:  # the loop sends it again on its next pass
-        log.exception("cancel of %s on %s failed; the scheduler loop retries", external_id,
-                      backend_name)  # fmt: skip
+        log.exception(
+            "cancel of %s on %s failed; the scheduler loop retries", external_id, backend_name
+        )

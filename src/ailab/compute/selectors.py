@@ -41,7 +41,7 @@ def _is_founder(user: User, organisation_id: int) -> bool:
     ).exists()
 
 
-def _founded_org_ids(user: User) -> QuerySet[Membership]:
+def _founded_org_ids(user: User) -> Any:
     return Membership.objects.filter(user=user, role=Role.FOUNDER).values("organisation_id")
 
 
@@ -253,7 +253,9 @@ def cluster_status(*, cluster: Cluster | None = None) -> list[dict[str, Any]]:
 def usage_pflop_days(qs: QuerySet[Usage]) -> Decimal:
     total = Decimal(0)
     for row in qs.values("gpu_model__tflops_bf16").annotate(s=Sum("gpu_seconds")):
-        total += catalogue.pflop_days(int(row["s"] or 0), row["gpu_model__tflops_bf16"] or 0)
+        total += catalogue.pflop_days(
+            int(row["s"] or 0), row["gpu_model__tflops_bf16"] or Decimal(0)
+        )
     return total
 
 
@@ -272,7 +274,9 @@ def usage_summary(*, by: str, qs: QuerySet[Usage] | None = None) -> list[dict[st
     for row in qs.values(key, "gpu_model__tflops_bf16").annotate(s=Sum("gpu_seconds")):
         seconds = int(row["s"] or 0)
         sums[row[key]] += seconds
-        pflop[row[key]] += catalogue.pflop_days(seconds, row["gpu_model__tflops_bf16"] or 0)
+        pflop[row[key]] += catalogue.pflop_days(
+            seconds, row["gpu_model__tflops_bf16"] or Decimal(0)
+        )
     return [
         {
             by: (k.date().isoformat()[:7] if isinstance(k, dt.datetime) else k),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import partial
 from collections.abc import Iterable, Sequence
 from decimal import Decimal, InvalidOperation
 
@@ -111,8 +112,9 @@ def _positive_int(value: object, field: str, *, allow_zero: bool = False) -> int
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError("must be a whole number", field=field)
     if value < 0 or (value == 0 and not allow_zero):
-        raise ValidationError("must be greater than zero" if not allow_zero else "must be >= 0",
-                              field=field)  # fmt: skip
+        raise ValidationError(
+            "must be greater than zero" if not allow_zero else "must be >= 0", field=field
+        )
     return value
 
 
@@ -326,9 +328,7 @@ def _after_charge(allocation_id: int) -> None:
     for percent, field in ((80, "notified_80_at"), (100, "notified_100_at")):
         if used * 100 >= allocation.budget_gpu_seconds * percent and not getattr(allocation, field):
             updates[field] = now
-            transaction.on_commit(
-                lambda p=percent: notifications.send_budget_notice(allocation_id, p)
-            )
+            transaction.on_commit(partial(notifications.send_budget_notice, allocation_id, percent))
     state = allocation_state_for(allocation, used=used)
     if state != allocation.state:
         updates["state"] = state

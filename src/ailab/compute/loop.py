@@ -1,0 +1,305 @@
+"""The scheduler loop (``ailab worker``; also inside ``ailab run``).
+
+Each pass, for each cluster whose lease this loop holds:
+
+1. track: hand jobs that were started but not yet submitted to the backend (a crash between
+   the two leaves them so; ``submit`` is idempotent, so this never runs a job twice), repeat
+   cancel and preempt requests, poll running jobs and finish those that ended: status, GPUs
+   freed and usage charged, in one transaction (the usage key makes a second charge a no-op);
+2. plan: snapshot -> ``plan()`` -> guarded apply (``ailab.compute.scheduler``), unless the
+   backend schedules by itself (``Capability.SCHEDULES``: Slurm), where pending jobs are only
+   submitted;
+3. submit the jobs just started, after commit.
+
+Run two loops and one waits: the lease (a row with an expiry) lets one loop per cluster work;
+a loop that dies loses it after ``AILAB_SCHEDULER_LEASE_S`` seconds (default 15).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from django.db import close_old_connections, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from ailab.compute.models import (
+    JOB_TRANSITIONS,
+    Cluster,
+    GpuAssignment,
+    Job,
+    JobStatus,
+    SchedulerLease,
+)
+from ailab.compute.scheduler import plan_and_apply
+from ailab.compute.services import (
+    allocation_refresh_states,
+    cluster_default,
+    inventory_sync,
+    usage_charge,
+)
+from ailab.config.env import env_int
+from ailab.execution.base import Backend, BackendError, Capability, JobSpec, State, Status
+from ailab.execution.registry import get_backend
+
+log = logging.getLogger(__name__)
+
+FINAL = {
+    State.COMPLETED: JobStatus.COMPLETED,
+    State.FAILED: JobStatus.FAILED,
+    State.CANCELLED: JobStatus.CANCELLED,
+    State.TIMEOUT: JobStatus.TIMEOUT,
+    State.LOST: JobStatus.FAILED,
+}
+
+
+def new_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def lease_seconds() -> int:
+    return env_int("AILAB_SCHEDULER_LEASE_S", 15)
+
+
+def lease_acquire(cluster: Cluster, owner: str, now: dt.datetime) -> bool:
+    """Take or renew the cluster's lease; False while another live loop holds it."""
+    with transaction.atomic():
+        SchedulerLease.objects.get_or_create(cluster=cluster)
+        n = (
+            SchedulerLease.objects.filter(cluster=cluster)
+            .filter(Q(owner=owner) | Q(expires_at__isnull=True) | Q(expires_at__lt=now))
+            .update(owner=owner, expires_at=now + dt.timedelta(seconds=lease_seconds()))
+        )
+    return n == 1
+
+
+def lease_release(cluster: Cluster, owner: str) -> None:
+    SchedulerLease.objects.filter(cluster=cluster, owner=owner).update(expires_at=None)
+
+
+@dataclass
+class PassReport:
+    started: list[int] = field(default_factory=list)
+    finished: list[int] = field(default_factory=list)
+    skipped_clusters: list[str] = field(default_factory=list)
+    conflict: bool = False
+
+
+def job_spec(job: Job) -> JobSpec:
+    return JobSpec(
+        job_id=job.backend_job_id,
+        name=job.name or f"job-{job.pk}",
+        command=tuple(job.command),
+        gpus=job.gpus,
+        time_limit_s=job.time_limit_s,
+        workdir=job.workdir or None,
+        env=dict(job.env or {}),
+        cpus=job.cpus,
+        memory_mb=job.memory_mb,
+        account=job.allocation.account,
+        user=job.user.email,
+        node=job.node.name if job.node else None,
+        gpu_indices=tuple(job.gpu_indices or ()),
+    )
+
+
+class Loop:
+    """One scheduler loop: its own lease owner id and backend instances."""
+
+    def __init__(self, owner: str | None = None) -> None:
+        self.owner = owner or new_owner()
+        self.backends: dict[str, Backend] = {}
+        self.synced: set[int] = set()
+
+    def backend(self, cluster: Cluster) -> Backend:
+        if cluster.backend not in self.backends:
+            self.backends[cluster.backend] = get_backend(cluster.backend)
+        return self.backends[cluster.backend]
+
+    def run_pass(self, now: dt.datetime | None = None) -> PassReport:
+        report = PassReport()
+        cluster_default()
+        allocation_refresh_states()
+        for cluster in Cluster.objects.all():
+            if not lease_acquire(cluster, self.owner, timezone.now()):
+                report.skipped_clusters.append(cluster.name)
+                continue
+            backend = self.backend(cluster)
+            if cluster.pk not in self.synced:
+                inventory_sync(cluster=cluster, nodes=backend.nodes())
+                self.synced.add(cluster.pk)
+            report.finished += self.track(cluster, backend)
+            if Capability.SCHEDULES in backend.capabilities:
+                self.submit_pending(cluster, backend)
+                continue
+            applied = plan_and_apply(
+                cluster, owner=self.owner, now=now, capabilities=frozenset(backend.capabilities)
+            )
+            report.conflict |= applied.conflict
+            for job_id in applied.preempted:
+                job = Job.objects.get(pk=job_id)
+                if job.external_id:
+                    backend.preempt(job.external_id)
+            for job in Job.objects.filter(pk__in=applied.started).select_related(
+                "allocation", "user", "node"
+            ):
+                self.submit(job, backend)
+            report.started += applied.started
+        return report
+
+    # Backend calls -----------------------------------------------------------
+
+    def submit(self, job: Job, backend: Backend) -> None:
+        """Hand a started job to the backend; idempotent by the run's id, so repeating it
+        after a crash starts nothing twice."""
+        try:
+            external_id = backend.submit(job_spec(job))
+        except BackendError as exc:
+            self.finish(job, Status(job.backend_job_id, State.FAILED, reason=f"submit: {exc}"))
+            return
+        Job.objects.filter(pk=job.pk, run=job.run, external_id="").update(
+            external_id=external_id, reason=""
+        )
+
+    def submit_pending(self, cluster: Cluster, backend: Backend) -> None:
+        """For backends that schedule: pending jobs go straight to them."""
+        for job in Job.objects.filter(
+            cluster=cluster, status=JobStatus.PENDING, external_id="", cancel_requested=False
+        ).select_related("allocation", "user"):
+            try:
+                external_id = backend.submit(job_spec(job))
+            except BackendError as exc:
+                Job.objects.filter(pk=job.pk).update(reason=f"submit failed: {exc}"[:300])
+                continue
+            Job.objects.filter(pk=job.pk, external_id="").update(external_id=external_id)
+
+    def track(self, cluster: Cluster, backend: Backend) -> list[int]:
+        jobs = list(
+            Job.objects.filter(cluster=cluster, status__in=[JobStatus.RUNNING, JobStatus.PENDING])
+            .exclude(status=JobStatus.PENDING, external_id="")
+            .select_related("allocation", "user", "node")
+        )
+        for job in jobs:
+            if job.status == JobStatus.RUNNING and not job.external_id:
+                self.submit(job, backend)
+                job.refresh_from_db()
+            if job.external_id and job.cancel_requested:
+                backend.cancel(job.external_id)
+            elif job.external_id and job.preempt_requested:
+                backend.preempt(job.external_id)
+        ids = [j.external_id for j in jobs if j.external_id]
+        if not ids:
+            return []
+        statuses = backend.poll(ids)
+        finished = []
+        for job in jobs:
+            status = statuses.get(job.external_id) if job.external_id else None
+            if status is None:
+                continue
+            if status.state.finished:
+                if self.finish(job, status):
+                    finished.append(job.pk)
+            elif status.state == State.RUNNING and job.status == JobStatus.PENDING:
+                self._mark_running(job, status)
+            elif (
+                status.state == State.PENDING and status.reason and job.status == JobStatus.PENDING
+            ):
+                Job.objects.filter(pk=job.pk).exclude(reason=status.reason).update(
+                    reason=status.reason[:300]
+                )
+        return finished
+
+    def _mark_running(self, job: Job, status: Status) -> None:
+        Job.objects.filter(pk=job.pk, status=JobStatus.PENDING).update(
+            status=JobStatus.RUNNING, started_at=status.started_at or timezone.now(), reason=""
+        )
+
+    def finish(self, job: Job, status: Status) -> bool:
+        """Record a run's end once: status, GPUs freed, usage charged (unique key)."""
+        now = timezone.now()
+        with transaction.atomic():
+            current = Job.objects.select_for_update().filter(pk=job.pk).first()
+            if current is None or current.status != JobStatus.RUNNING or current.run != job.run:
+                return False
+            started = status.started_at or current.started_at or now
+            ended = status.ended_at or now
+            seconds = max(round((ended - started).total_seconds()), 0) if status.started_at else 0
+            gpu_seconds = current.gpus * seconds
+            if seconds or status.started_at:
+                usage_charge(
+                    allocation=current.allocation,
+                    gpu_seconds=gpu_seconds,
+                    started_at=started,
+                    ended_at=max(ended, started),
+                    key=f"job:{current.pk}:run:{current.run}",
+                    job=current,
+                    gpus=current.gpus,
+                    gpu_model=current.node.gpu_model if current.node else None,
+                )
+            GpuAssignment.objects.filter(job=current).delete()
+            Cluster.objects.filter(pk=current.cluster_id).update(version=F("version") + 1)
+            requeue = status.state == State.PREEMPTED and not current.cancel_requested
+            if requeue:
+                target = JobStatus.PENDING
+                reason = f"preempted ({current.reason.removeprefix('preempting: ')}); requeued"
+            elif current.cancel_requested and status.state in (
+                State.PREEMPTED,
+                State.LOST,
+                State.CANCELLED,
+            ):
+                target, reason = JobStatus.CANCELLED, status.reason or "cancelled"
+            else:
+                target = FINAL.get(status.state, JobStatus.FAILED)
+                reason = f"lost: {status.reason}" if status.state == State.LOST else status.reason
+            JOB_TRANSITIONS.check(current.status, target)
+            current.status = target
+            current.reason = reason[:300]
+            current.exit_code = status.exit_code
+            current.attained_gpu_seconds += gpu_seconds
+            current.preempt_requested = False
+            if requeue:
+                current.preemptions += 1
+                current.external_id = ""
+                current.node = None
+                current.gpu_indices = []
+            else:
+                current.ended_at = ended
+            current.save()
+        return True
+
+
+def run_loop(
+    *,
+    once: bool = False,
+    interval: float = 1.0,
+    stop: threading.Event | None = None,
+    owner: str | None = None,
+) -> None:
+    """Run passes every ``interval`` seconds until ``stop`` is set (or once)."""
+    loop = Loop(owner)
+    stop = stop or threading.Event()
+    log.info("scheduler loop %s: every %.1f s", loop.owner, interval)
+    try:
+        while not stop.is_set():
+            began = time.monotonic()
+            try:
+                loop.run_pass()
+            except Exception:
+                if once:
+                    raise
+                log.exception("scheduler pass failed; trying again")
+            finally:
+                close_old_connections()
+            if once:
+                break
+            stop.wait(max(0.0, interval - (time.monotonic() - began)))
+    finally:
+        for cluster in Cluster.objects.all():
+            lease_release(cluster, loop.owner)

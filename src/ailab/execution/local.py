@@ -1,0 +1,301 @@
+"""The local backend: each job a process group on this machine, GPUs pinned by index.
+
+Files, under ``<data dir>/jobs/<job id>/`` (the data directory is ``AILAB_DATA_DIR``):
+
+- ``spec.json``      the JobSpec, written by ``submit`` before anything starts
+- ``launch.lock``    created exclusively just before the runner is started: one start per id
+- ``launched.json``  the runner's pid and process start time, written by ``submit``
+- ``runner.json``    the same, written by the runner itself, plus the command's pid
+- ``stop``           ``cancel`` or ``preempt``: the runner stops the command (SIGTERM, grace,
+                     SIGKILL) and records why
+- ``result.json``    the outcome, written atomically by the runner before it exits
+- ``stdout.log``, ``stderr.log``
+
+Each job runs under :mod:`ailab.execution.local_runner`, started in a session of its own so
+that it outlives the worker. A restarted worker (or another process: the web server cancels
+through the same files) reads the state back from these files; a process is recognised by
+its pid *and* its start time, so a recycled pid is never mistaken for the job. A runner that
+is gone without a ``result.json`` is reported ``LOST`` with the reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+import psutil
+
+from ailab.execution import gpus as gpu_discovery
+from ailab.execution.base import BackendError, Capability, JobSpec, NodeInfo, State, Status
+from ailab.execution.local_runner import read_json, write_json
+
+STARTING_GRACE_S = 30.0
+_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def _utc(ts: float | None) -> dt.datetime | None:
+    return None if ts is None else dt.datetime.fromtimestamp(float(ts), tz=dt.UTC)
+
+
+def _alive(pid: int | None, create_time: float | None) -> bool:
+    """True if ``pid`` runs and is the process that started at ``create_time``."""
+    if not pid or create_time is None:
+        return False
+    try:
+        proc = psutil.Process(int(pid))
+        if abs(proc.create_time() - float(create_time)) > 0.05:
+            return False  # the pid was recycled: not our process
+        return proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+class LocalBackend:
+    name = "local"
+    capabilities = frozenset({Capability.PREEMPT, Capability.GPU_PINNING})
+
+    def __init__(
+        self,
+        data_dir: Path | str,
+        *,
+        gpus: Sequence[gpu_discovery.Gpu] | None = None,
+        node_name: str | None = None,
+        grace_s: float = 10.0,
+        python: str | None = None,
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self.jobs_dir = self.data_dir / "jobs"
+        self.gpus = list(gpu_discovery.discover() if gpus is None else gpus)
+        self.node_name = node_name or socket.gethostname().split(".")[0] or "localhost"
+        self.grace_s = grace_s
+        self.python = python or sys.executable
+        self._children: dict[str, subprocess.Popen[bytes]] = {}
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> LocalBackend:
+        """Configured from ``AILAB_DATA_DIR``, ``AILAB_LOCAL_GPUS``, ``AILAB_LOCAL_NODE`` and
+        ``AILAB_LOCAL_GRACE_S`` (seconds between SIGTERM and SIGKILL, default 10)."""
+        env = os.environ if environ is None else environ
+        data_dir = Path(env.get("AILAB_DATA_DIR", "") or "var").resolve()
+        grace = float(env.get("AILAB_LOCAL_GRACE_S", "") or 10.0)
+        return cls(
+            data_dir,
+            gpus=gpu_discovery.discover(env),
+            node_name=env.get("AILAB_LOCAL_NODE") or None,
+            grace_s=grace,
+        )
+
+    # Inventory -----------------------------------------------------------
+
+    def nodes(self) -> list[NodeInfo]:
+        """This machine, with the GPUs discovered (or declared) when the backend was built."""
+        model = self.gpus[0].name if self.gpus else ""
+        memory = self.gpus[0].memory_mb if self.gpus else None
+        return [
+            NodeInfo(
+                name=self.node_name,
+                gpus=len(self.gpus),
+                gpu_model=model,
+                gpu_memory_mb=memory,
+                cpus=os.cpu_count(),
+                memory_mb=psutil.virtual_memory().total // (1024 * 1024),
+            )
+        ]
+
+    # The protocol ---------------------------------------------------------
+
+    def _dir(self, job_id: str) -> Path:
+        if not _SAFE_ID.match(job_id):
+            raise BackendError(f"local: job id {job_id!r} is not a safe file name")
+        return self.jobs_dir / job_id
+
+    def submit(self, spec: JobSpec) -> str:
+        """Start the job's runner and return at once; the id is ``spec.job_id``.
+
+        Idempotent: the runner is started only by the caller that creates ``launch.lock``.
+        """
+        jobdir = self._dir(spec.job_id)
+        bad = [i for i in spec.gpu_indices if not 0 <= i < len(self.gpus)]
+        if bad or (len(spec.gpu_indices) != spec.gpus and spec.gpu_indices):
+            raise BackendError(f"local: GPU indices {list(spec.gpu_indices)} do not fit this node")
+        if spec.gpus and not spec.gpu_indices:
+            raise BackendError("local: a GPU job needs gpu_indices (GPU_PINNING)")
+        if not spec.command:
+            raise BackendError("local: empty command")
+        jobdir.mkdir(parents=True, exist_ok=True)
+        if not (jobdir / "spec.json").exists():
+            data = asdict(spec)
+            data.update(env=dict(spec.env), grace_s=self.grace_s)
+            write_json(jobdir / "spec.json", data)
+        try:
+            fd = os.open(jobdir / "launch.lock", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        except FileExistsError:
+            return spec.job_id
+        os.close(fd)
+        try:
+            with open(jobdir / "runner.log", "ab") as log:
+                proc = subprocess.Popen(
+                    [self.python, "-m", "ailab.execution.local_runner", str(jobdir)],
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=log,
+                    start_new_session=True,
+                    close_fds=True,
+                )
+        except OSError as exc:
+            write_json(
+                jobdir / "result.json",
+                {
+                    "state": "failed",
+                    "reason": f"cannot start runner: {exc}",
+                    "exit_code": None,
+                    "started_at": None,
+                    "ended_at": time.time(),
+                },
+            )
+            return spec.job_id
+        self._children[spec.job_id] = proc
+        ctime = None
+        with contextlib.suppress(psutil.Error):
+            ctime = psutil.Process(proc.pid).create_time()
+        write_json(jobdir / "launched.json", {"pid": proc.pid, "create_time": ctime})
+        return spec.job_id
+
+    def _reap(self) -> None:
+        for job_id, proc in list(self._children.items()):
+            if proc.poll() is not None:
+                del self._children[job_id]
+
+    def poll(self, external_ids: Sequence[str]) -> dict[str, Status]:
+        """Read each job's files; a runner gone without a result is LOST (and its command,
+        if it survived, is killed so its GPUs are free)."""
+        self._reap()
+        return {eid: self._status(eid) for eid in external_ids}
+
+    def _status(self, eid: str) -> Status:
+        try:
+            jobdir = self._dir(eid)
+        except BackendError as exc:
+            return Status(eid, State.LOST, reason=str(exc))
+        if not jobdir.is_dir():
+            return Status(eid, State.LOST, reason="unknown to the local backend")
+        result = read_json(jobdir / "result.json")
+        if result is not None:
+            return _from_result(eid, result)
+        runner = read_json(jobdir / "runner.json")
+        if runner is not None:
+            if _alive(runner.get("pid"), runner.get("create_time")):
+                return Status(
+                    eid,
+                    State.RUNNING,
+                    started_at=_utc(runner.get("started_at")),
+                    node=self.node_name,
+                )
+            result = read_json(jobdir / "result.json")  # it may have just finished
+            if result is not None:
+                return _from_result(eid, result)
+            self._kill_orphan(runner)
+            return Status(
+                eid,
+                State.LOST,
+                node=self.node_name,
+                reason=f"runner (pid {runner.get('pid')}) gone without an exit status",
+                started_at=_utc(runner.get("started_at")),
+            )
+        launched = read_json(jobdir / "launched.json")
+        if launched is not None and _alive(launched.get("pid"), launched.get("create_time")):
+            return Status(eid, State.PENDING, reason="starting")
+        if read_json(jobdir / "result.json") is None and not (jobdir / "runner.json").exists():
+            age = time.time() - jobdir.stat().st_mtime
+            if age < STARTING_GRACE_S and launched is None:
+                return Status(eid, State.PENDING, reason="starting")
+            if launched is None and not (jobdir / "launch.lock").exists():
+                return Status(eid, State.PENDING, reason="submitted, not started")
+            return Status(eid, State.LOST, reason="runner never started")
+        return self._status(eid)
+
+    def _kill_orphan(self, runner: Mapping[str, object]) -> None:
+        pid, ctime = runner.get("child_pid"), runner.get("child_create_time")
+        if isinstance(pid, int) and isinstance(ctime, float) and _alive(pid, ctime):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, 9)
+
+    def _request_stop(self, external_id: str, why: str) -> None:
+        try:
+            jobdir = self._dir(external_id)
+        except BackendError:
+            return
+        if not jobdir.is_dir() or (jobdir / "result.json").exists():
+            return
+        current = None
+        with contextlib.suppress(FileNotFoundError):
+            current = (jobdir / "stop").read_text(encoding="utf-8").strip()
+        if current == why or current == "cancel":
+            return
+        tmp = jobdir / f".stop.{os.getpid()}.tmp"
+        tmp.write_text(why, encoding="utf-8")
+        os.replace(tmp, jobdir / "stop")
+
+    def cancel(self, external_id: str) -> None:
+        """Ask the runner to stop the job; idempotent, returns at once. Unknown or finished
+        jobs are left alone."""
+        self._request_stop(external_id, "cancel")
+
+    def preempt(self, external_id: str) -> None:
+        """Stop the job (SIGTERM, grace, SIGKILL) so it can be requeued: polls say PREEMPTED."""
+        self._request_stop(external_id, "preempt")
+
+    # Extras (not in the protocol) -------------------------------------------
+
+    def read_log(
+        self, external_id: str, stream: str = "stdout", offset: int = 0, limit: int = 65536
+    ) -> tuple[bytes, int]:
+        """Bytes of a job's log from ``offset``; returns them and the offset to go on from."""
+        if stream not in ("stdout", "stderr"):
+            raise BackendError(f"local: no log stream {stream!r}")
+        try:
+            jobdir = self._dir(external_id)
+        except BackendError:
+            return b"", offset
+        spec = read_json(jobdir / "spec.json") or {}
+        path = spec.get(f"{stream}_path") or str(jobdir / f"{stream}.log")
+        try:
+            with open(path, "rb") as fh:
+                fh.seek(max(offset, 0))
+                data = fh.read(max(limit, 0))
+        except FileNotFoundError:
+            return b"", offset
+        return data, max(offset, 0) + len(data)
+
+    def known_ids(self) -> list[str]:
+        """Every job id with a directory here (for reconciliation and tests)."""
+        if not self.jobs_dir.is_dir():
+            return []
+        return sorted(p.name for p in self.jobs_dir.iterdir() if p.is_dir())
+
+
+def _from_result(eid: str, result: Mapping[str, object]) -> Status:
+    raw = str(result.get("state", "failed"))
+    try:
+        state = State(raw)
+    except ValueError:
+        state = State.FAILED
+    code = result.get("exit_code")
+    started, ended = result.get("started_at"), result.get("ended_at")
+    return Status(
+        eid,
+        state,
+        reason=str(result.get("reason", "")),
+        started_at=_utc(float(started)) if isinstance(started, int | float) else None,
+        ended_at=_utc(float(ended)) if isinstance(ended, int | float) else None,
+        exit_code=code if isinstance(code, int) else None,
+    )
