@@ -158,7 +158,9 @@ write_config() {
 		PriorityType=priority/multifactor
 		PriorityWeightFairshare=10000
 		PriorityWeightAge=100
-		PriorityDecayHalfLife=7-0
+		# No decay: GrpTRESMins compares against decayed usage, and a budget must not leak.
+		PriorityDecayHalfLife=0
+		PriorityUsageResetPeriod=NONE
 		AccountingStorageType=accounting_storage/slurmdbd
 		AccountingStorageHost=127.0.0.1
 		AccountingStorageTRES=gres/gpu
@@ -192,12 +194,12 @@ write_config() {
 		StoragePass=$DB_PASS
 		StorageLoc=$DB_NAME
 	CONF
-	CHANGED=0
+	CHANGED=0 CHANGED_DBD=0
 	local f
 	for f in slurm.conf gres.conf slurmdbd.conf; do
 		if ! cmp -s "$ETC/$f.new" "$ETC/$f"; then
 			mv "$ETC/$f.new" "$ETC/$f"
-			CHANGED=1
+			if [[ $f == slurmdbd.conf ]]; then CHANGED_DBD=1; else CHANGED=1; fi
 		else
 			rm -f "$ETC/$f.new"
 		fi
@@ -220,10 +222,9 @@ dbd_answers() { timeout 10 sacctmgr -n -P show cluster format=cluster; }
 
 start_slurmdbd() {
 	if alive "$RUN/slurmdbd.pid" && dbd_answers >/dev/null 2>&1; then
-		((CHANGED)) || return 0
+		((CHANGED_DBD)) || return 0
 		say "restarting slurmdbd (config changed)"
-		kill "$(cat "$RUN/slurmdbd.pid")"
-		wait_for 20 "slurmdbd to stop" bash -c "! kill -0 $(cat "$RUN/slurmdbd.pid")" || true
+		stop_pidfile slurmdbd
 	fi
 	say "starting slurmdbd"
 	slurmdbd
@@ -275,8 +276,7 @@ start_slurmd() {
 		slurmd -N "$NODE"
 	elif ((CHANGED)); then
 		say "restarting slurmd (config changed)"
-		kill "$(cat "$RUN/slurmd.pid")"
-		sleep 1
+		stop_pidfile slurmd
 		slurmd -N "$NODE"
 	fi
 	local i state
