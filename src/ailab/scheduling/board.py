@@ -118,19 +118,25 @@ class Board:
 
     def add_jobs(self, jobs: Iterable[Job]) -> None:
         """Register jobs (pending or running): gives each its integer index."""
+        new = list(jobs)
+        base = len(self.jobs)
+        ix = self.job_ix
+        ix.update((job.id, base + k) for k, job in enumerate(new))
+        if len(ix) != base + len(new):
+            seen: set[str] = set(self.jobs[k].id for k in range(base))
+            for job in new:
+                if job.id in seen:
+                    raise ValueError(f"duplicate job id {job.id!r}")
+                seen.add(job.id)
         ti = self.tenant_index
-        for job in jobs:
-            if job.id in self.job_ix:
-                raise ValueError(f"duplicate job id {job.id!r}")
-            self.job_ix[job.id] = len(self.jobs)
-            self.jobs.append(job)
-            self.gpus.append(job.gpus)
-            self.tenant.append(ti.get(job.tenant, -1))
-            self.submit.append(job.submit_time)
-            self.attained.append(0.0)
-            self.work.append(job.duration if job.duration is not None else 0.0)
-            self.start.append(-1.0)
-            self.place.append(None)
+        self.jobs.extend(new)
+        self.gpus.extend([job.gpus for job in new])
+        self.tenant.extend([ti.get(job.tenant, -1) for job in new])
+        self.submit.extend([job.submit_time for job in new])
+        self.attained.extend([0.0] * len(new))
+        self.work.extend([job.duration if job.duration is not None else 0.0 for job in new])
+        self.start.extend([-1.0] * len(new))
+        self.place.extend([None] * len(new))
 
     def job_index(self, job_id: str) -> int:
         return self.job_ix[job_id]

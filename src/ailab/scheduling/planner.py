@@ -14,7 +14,6 @@ from ailab.scheduling.model import (
     Capability,
     ClusterState,
     Decision,
-    Job,
     PendingJob,
     Preempt,
     Start,
@@ -38,12 +37,18 @@ def plan(state: ClusterState, policy: Policy | str, now: float) -> list[Decision
     sched = pol.scheduler(board, preempt=Capability.PREEMPT in state.capabilities)
     for rj in state.running:
         sched.restore_running(board.job_index(rj.job.id), rj.start_time, rj.attained)
+    queue: list[int] = []
+    ix = board.job_ix
     for item in state.pending:
-        job = item.job if isinstance(item, PendingJob) else item
-        jid = board.job_index(job.id)
         if isinstance(item, PendingJob):
+            jid = ix[item.job.id]
             board.attained[jid] = item.attained
-        sched.submit(jid, now)
+            if item.job.duration is not None and item.job.gpus > 0:
+                board.work[jid] = max(item.job.duration - item.attained / item.job.gpus, 0.0)
+        else:
+            jid = ix[item.id]
+        queue.append(jid)
+    sched.submit_all(queue, now)
     started, preempted = sched.schedule(now)
     out: list[Decision] = [Preempt(board.jobs[j].id, sched.preempt_reason(j)) for j in preempted]
     out.extend(Start(board.jobs[j].id, board.placement_of(j)) for j in started)
@@ -56,4 +61,4 @@ def pending_reasons(decisions: list[Decision]) -> dict[str, str]:
     return {d.job_id: d.reason for d in decisions if isinstance(d, Wait)}
 
 
-__all__ = ["Job", "pending_reasons", "plan"]
+__all__ = ["pending_reasons", "plan"]

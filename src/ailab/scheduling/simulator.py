@@ -42,6 +42,16 @@ class JobRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One uninterrupted run of a job: from ``start`` to ``end`` on ``slots``."""
+
+    job_id: str
+    start: float
+    end: float
+    slots: tuple[tuple[str, tuple[int, ...]], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class SimResult:
     """Per-job records, rejected jobs, the sampled queue length, and GPU busy time."""
 
@@ -55,6 +65,7 @@ class SimResult:
     first_submit: float
     last_end: float
     dropped_unknown_tenant: int = 0
+    runs: tuple[RunRecord, ...] = ()
 
 
 def simulate(
@@ -65,13 +76,18 @@ def simulate(
     capabilities: frozenset[Capability] = ALL_CAPABILITIES,
     progress: ProgressFn | None = None,
     sample_every: float = 600.0,
+    record_runs: bool = False,
 ) -> SimResult:
-    """Replay ``workload`` under ``policy``; every accepted job ends exactly once."""
+    """Replay ``workload`` under ``policy``; every accepted job ends exactly once.
+
+    With ``record_runs`` the result lists every run of every job with its GPUs (for checks
+    such as "no GPU is held twice"); it costs time and memory, so it is off by default.
+    """
     pol = get_policy(policy) if isinstance(policy, str) else policy
     board = Board(workload.nodes, workload.tenants, mode)
     board.add_jobs(workload.jobs)
     sched = pol.scheduler(board, preempt=Capability.PREEMPT in capabilities)
-    run = _Run(board, len(workload.jobs))
+    run = _Run(board, len(workload.jobs), record_runs)
     run.loop(sched, progress, sample_every)
     return run.result(pol.name, mode, workload, sched.rejected)
 
@@ -79,8 +95,11 @@ def simulate(
 class _Run:
     """The mutable state of one simulation run."""
 
-    def __init__(self, board: Board, n: int) -> None:
+    def __init__(self, board: Board, n: int, record: bool) -> None:
         self.board = board
+        self.record = record
+        self.cur: dict[int, tuple[float, tuple[tuple[int, int, int], ...]]] = {}
+        self.runs: list[RunRecord] = []
         self.n = n
         self.first_start = [-1.0] * n
         self.end = [-1.0] * n
@@ -120,6 +139,8 @@ class _Run:
                 busy += gpus[j] * ran[j]
                 end[j] = t
                 done += 1
+                if self.record:
+                    self._close(j, t)
             while i < n and submit[i] <= t:
                 if sub(i, t):
                     pending += 1
@@ -129,10 +150,14 @@ class _Run:
                 version[j] += 1
                 preemptions[j] += 1
                 pending += 1
+                if self.record:
+                    self._close(j, t)
             for j in started:
                 if first_start[j] < 0:
                     first_start[j] = t
                 push(ends, (t + work[j], j, version[j]))
+                if self.record:
+                    self.cur[j] = (t, b.place[j] or ())
             pending -= len(started)
             wake = sched.next_wakeup(t)
             if t >= next_sample:
@@ -143,6 +168,15 @@ class _Run:
         self.busy = busy
         if progress is not None:
             progress(done, n)
+
+    def _close(self, j: int, t: float) -> None:
+        b = self.board
+        began, raw = self.cur.pop(j)
+        slots = tuple(
+            (b.node_ids[n], tuple(i for i in range(bits.bit_length()) if bits >> i & 1))
+            for n, bits, _ in raw
+        )
+        self.runs.append(RunRecord(b.jobs[j].id, began, t, slots))
 
     def result(self, name: str, mode: Mode, wl: Workload, rejected: list[int]) -> SimResult:
         b = self.board
@@ -174,4 +208,5 @@ class _Run:
             first_submit=b.submit[0] if self.n else 0.0,
             last_end=max(self.end, default=0.0),
             dropped_unknown_tenant=wl.dropped_unknown_tenant,
+            runs=tuple(self.runs),
         )

@@ -46,6 +46,15 @@ class _Ailab(Scheduler):
         est = job.estimate if job.estimate is not None else self.estimator.predict(job)
         heapq.heappush(self.queues[b.tenant[j]], (b.gpus[j] * est, b.submit[j], j))
 
+    def enqueue_all(self, jobs: list[int], now: float) -> None:
+        b = self.board
+        for j in jobs:
+            job = b.jobs[j]
+            est = job.estimate if job.estimate is not None else self.estimator.predict(job)
+            self.queues[b.tenant[j]].append((b.gpus[j] * est, b.submit[j], j))
+        for q in self.queues:
+            heapq.heapify(q)
+
     def _placed(self, j: int) -> None:
         for n, _, _ in self.board.place[j] or ():
             self.on_node[n].add(j)

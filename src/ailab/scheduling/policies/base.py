@@ -46,12 +46,37 @@ class Scheduler(ABC):
     def submit(self, j: int, now: float) -> bool:
         """A job enters the queue; False (and counted in ``rejected``) if it never fits."""
         b = self.board
-        if b.never_fits(j):
+        t = b.tenant[j]
+        if t < 0:
+            self.rejected.append(j)
+            return False
+        p = b.tenant_pool[t]
+        g = b.gpus[j]
+        if g > b.pools[p].cap or g <= 0:
             self.rejected.append(j)
             return False
         self.enqueue(j, now)
-        self.dirty.add(b.tenant_pool[b.tenant[j]])
+        self.dirty.add(p)
         return True
+
+    def submit_all(self, jobs: list[int], now: float) -> None:
+        """Submit many jobs at once (a snapshot's queue); same effect as ``submit`` each."""
+        b = self.board
+        ok: list[int] = []
+        for j in jobs:
+            t = b.tenant[j]
+            g = b.gpus[j]
+            if t < 0 or g <= 0 or g > b.pools[b.tenant_pool[t]].cap:
+                self.rejected.append(j)
+            else:
+                ok.append(j)
+                self.dirty.add(b.tenant_pool[t])
+        self.enqueue_all(ok, now)
+
+    def enqueue_all(self, jobs: list[int], now: float) -> None:
+        """Enqueue many jobs; policies with heaps override this to heapify once."""
+        for j in jobs:
+            self.enqueue(j, now)
 
     def finish(self, j: int, now: float) -> None:
         """A running job ended on its own (completed, failed or cancelled)."""
@@ -156,6 +181,13 @@ class StrictScheduler(Scheduler):
     def enqueue(self, j: int, now: float) -> None:
         b = self.board
         heapq.heappush(self.heaps[b.tenant_pool[b.tenant[j]]], (*self.key(j), j))
+
+    def enqueue_all(self, jobs: list[int], now: float) -> None:
+        b = self.board
+        for j in jobs:
+            self.heaps[b.tenant_pool[b.tenant[j]]].append((*self.key(j), j))
+        for h in self.heaps:
+            heapq.heapify(h)
 
     def schedule(self, now: float) -> tuple[list[int], list[int]]:
         started: list[int] = []
