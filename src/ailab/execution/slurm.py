@@ -22,6 +22,7 @@ import pwd
 import re
 import shlex
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ailab.execution.base import (
@@ -193,8 +194,10 @@ class SlurmBackend:
             args.append(f"--output={spec.stdout_path}")
         if spec.stderr_path:
             args.append(f"--error={spec.stderr_path}")
-        if self.submit_as_user and spec.user and spec.user != _whoami():
-            args = ["runuser", "-u", spec.user, "--", *args]
+        # ailab names users by email; their Unix user is the local part.
+        user = spec.user.split("@", 1)[0].lower()
+        if self.submit_as_user and user and user != _whoami():
+            args = ["runuser", "-u", user, "--", *args]
         return args
 
     def submit(self, spec: JobSpec) -> str:
@@ -271,6 +274,42 @@ class SlurmBackend:
                 )
         return result
 
+    # -- accounting -------------------------------------------------------------------------
+
+    def finished_jobs(self, since: dt.datetime) -> list[FinishedJob]:
+        """Every job of every user that ended since ``since``, from ``sacct`` (which needs
+        ``-S``: without it, only today's jobs)."""
+        start = since.astimezone().strftime("%Y-%m-%dT%H:%M:%S")  # sacct reads local time
+        states = "CD,F,CA,TO,NF,OOM,PR,BF,DL"
+        jobs = self._sacct(["-a", "-X", "-S", start, "-E", "now", "-s", states])
+        result = []
+        for job in jobs:
+            if job.get("het_job_offset"):
+                continue
+            status = status_from_sacct(job)
+            if not status.state.finished or status.ended_at is None:
+                continue
+            times = _dict(job.get("time"))
+            elapsed = times.get("elapsed")
+            comment = _sacct_comment(job)
+            result.append(
+                FinishedJob(
+                    external_id=status.external_id,
+                    cluster=str(job.get("cluster") or ""),
+                    account=str(job.get("account") or ""),
+                    user=str(job.get("user") or ""),
+                    ailab_job_id=comment.removeprefix(COMMENT_PREFIX)
+                    if comment.startswith(COMMENT_PREFIX)
+                    else "",
+                    state=status.state,
+                    gpus=status.gpus or 0,
+                    elapsed_s=elapsed if isinstance(elapsed, int) else 0,
+                    started_at=status.started_at or status.ended_at,
+                    ended_at=status.ended_at,
+                )
+            )
+        return result
+
     # -- cancel -----------------------------------------------------------------------------
 
     def cancel(self, external_id: str) -> None:
@@ -289,6 +328,26 @@ class SlurmBackend:
 
     def preempt(self, external_id: str) -> None:
         raise BackendError("the Slurm backend does not preempt: Slurm's own policy decides")
+
+
+@dataclass(frozen=True, slots=True)
+class FinishedJob:
+    """One finished Slurm job as accounting sees it (``sacct``)."""
+
+    external_id: str
+    cluster: str
+    account: str
+    user: str
+    ailab_job_id: str  # from --comment=ailab:<id>; empty for jobs submitted outside ailab
+    state: State
+    gpus: int  # AllocTRES gres/gpu
+    elapsed_s: int
+    started_at: dt.datetime
+    ended_at: dt.datetime
+
+    @property
+    def gpu_seconds(self) -> int:
+        return self.gpus * max(0, self.elapsed_s)
 
 
 def _whoami() -> str:
