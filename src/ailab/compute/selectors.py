@@ -30,7 +30,7 @@ from ailab.compute.models import (
 )
 
 
-def _require_user(user: User) -> None:
+def require_user(user: User) -> None:
     if not user.is_authenticated or not user.is_active:
         raise NotAuthenticated("authentication required")
 
@@ -101,7 +101,7 @@ def may_use_allocation(user: User, allocation: Allocation) -> bool:
 def allocation_list_visible_to(user: User, *, all_: bool = False) -> QuerySet[Allocation]:
     """Mine: allocations I am a member of or whose organisation I founded. Lab staff with
     ``all_`` see every allocation."""
-    _require_user(user)
+    require_user(user)
     qs = Allocation.objects.select_related("organisation", "cluster").order_by("name")
     if all_ and roles.is_lab_staff(user):
         return qs
@@ -109,7 +109,7 @@ def allocation_list_visible_to(user: User, *, all_: bool = False) -> QuerySet[Al
 
 
 def access_allocation(user: User, allocation_id: int) -> Allocation:
-    _require_user(user)
+    require_user(user)
     allocation = (
         Allocation.objects.select_related("organisation", "cluster")
         .filter(pk=allocation_id)
@@ -126,7 +126,7 @@ def access_allocation(user: User, allocation_id: int) -> Allocation:
 
 def allocation_by_name_for(user: User, name: str) -> Allocation:
     """The allocation called ``name`` that ``user`` may see (404 naming ``allocation``)."""
-    _require_user(user)
+    require_user(user)
     for allocation in Allocation.objects.filter(name__iexact=name.strip()):
         try:
             return access_allocation(user, allocation.pk)
@@ -147,8 +147,8 @@ def job_list_visible_to(
     active: bool = False,
 ) -> QuerySet[Job]:
     """My jobs; with ``all_``: every job I may see (those of my allocations; staff: all)."""
-    _require_user(user)
-    qs = Job.objects.select_related("allocation", "user", "node")
+    require_user(user)
+    qs = Job.objects.select_related("allocation", "user", "node", "cluster")
     if not all_:
         qs = qs.filter(user=user)
     elif not roles.is_lab_staff(user):
@@ -167,9 +167,11 @@ def job_list_visible_to(
 
 
 def access_job(user: User, job_id: int) -> Job:
-    _require_user(user)
+    require_user(user)
     job = (
-        Job.objects.select_related("allocation", "allocation__organisation", "user", "node")
+        Job.objects.select_related(
+            "allocation", "allocation__organisation", "user", "node", "cluster"
+        )
         .filter(pk=job_id)
         .first()
     )
@@ -240,7 +242,7 @@ def cluster_status(*, cluster: Cluster | None = None) -> list[dict[str, Any]]:
                     "free": sum(1 for g in gpus if g["job_id"] is None),
                 }
             )
-        base = Job.objects.filter(cluster=c).select_related("user", "allocation", "node")
+        base = Job.objects.filter(cluster=c).select_related("user", "allocation", "node", "cluster")
         running = list(base.filter(status=JobStatus.RUNNING).order_by("started_at"))
         queue = list(base.filter(status=JobStatus.PENDING).order_by("id")[:200])
         out.append({"cluster": c, "nodes": node_rows, "running": running, "queue": queue})

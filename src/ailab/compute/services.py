@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from functools import partial
 from collections.abc import Iterable, Sequence
 from decimal import Decimal, InvalidOperation
+from functools import partial
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone

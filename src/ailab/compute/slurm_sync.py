@@ -36,7 +36,7 @@ from ailab.accounts.models import Organisation, OrganisationKind, User
 from ailab.common.errors import ValidationError
 from ailab.compute import hooks
 from ailab.compute.models import Allocation, AllocationState, Backend, Cluster
-from ailab.compute.services import allocation_grant, allocation_member_set
+from ailab.compute.services import allocation_grant, allocation_member_set, cluster_default
 from ailab.config.env import env_str
 from ailab.execution.base import BackendError
 from ailab.execution.slurm_accounts import (
@@ -68,6 +68,8 @@ class SyncReport:
 
 def slurm_clusters(name: str | None = None) -> list[Cluster]:
     """The clusters run by Slurm (one by name, if given)."""
+    if env_str("AILAB_BACKEND", "") == Backend.SLURM:
+        cluster_default()  # the configured Slurm cluster exists from the first command on
     qs = Cluster.objects.filter(backend=Backend.SLURM)
     if name:
         qs = qs.filter(name=name)
