@@ -193,7 +193,8 @@ class StrictScheduler(Scheduler):
         started: list[int] = []
         b = self.board
         alloc = b.alloc
-        for p in sorted(self.dirty):
+        dirty = self.dirty
+        for p in sorted(dirty) if len(dirty) > 1 else dirty:
             heap = self.heaps[p]
             pool = b.pools[p]
             while heap:
@@ -203,8 +204,9 @@ class StrictScheduler(Scheduler):
                 heapq.heappop(heap)
                 b.start[j] = now
                 started.append(j)
-        self.running.update(started)
-        self.dirty.clear()
+        if started:
+            self.running.update(started)
+        dirty.clear()
         return started, []
 
     def pending_order(self, now: float) -> list[int]:
