@@ -5,7 +5,7 @@ Assumes tenants' ``weight`` are their shares and ``ClusterState.usage`` their de
 ``w_age`` x min(age / ``max_age``, 1), where U is the tenant's share of all decayed usage and S
 its share of all weights (Slurm's classic fair-share factor). Higher first; ties by submission.
 Priorities are recomputed every ``recalc`` seconds (Slurm's PriorityCalcPeriod) and when a job
-arrives; usage is charged when a job ends and decays with ``half_life``. Never preempts.
+arrives or ends; usage is charged when a job ends and decays with ``half_life``. Never preempts.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ class _FairShare(Scheduler):
         self.estimator.observe(b.jobs[j], run)
         self._decay_to(now)
         self.usage[b.tenant[j]] += b.gpus[j] * run
+        self.sorted_at = [-float("inf")] * len(self.sorted_at)
 
     def priority(self, j: int, now: float) -> float:
         b = self.board
