@@ -70,9 +70,16 @@ def lab(db: None) -> Lab:
     return Lab(staff, founder, member, other, org, cluster, allocation)
 
 
-def wait_for(check: Callable[[], bool], timeout: float = 15.0, step: float = 0.05) -> None:
+def wait_for(
+    check: Callable[[], bool],
+    timeout: float = 15.0,
+    step: float = 0.05,
+    tick: Callable[[], None] | None = None,
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if tick is not None:
+            tick()
         if check():
             return
         time.sleep(step)

@@ -106,7 +106,7 @@ def wanted_account(allocation: Allocation, *, today: dt.date | None = None) -> A
     users = {slurm_user_for(u) for u in allocation.members.all()}
     if service_user():
         users.add(service_user())
-    today = today or timezone.localdate()
+    today = today or timezone.now().date()  # as compute's allocation_state_for does
     active = allocation.state == AllocationState.ACTIVE and (
         allocation.starts_on <= today <= allocation.ends_on
     )
@@ -216,14 +216,14 @@ def slurm_import(
     domain = user_domain or env_str("AILAB_SLURM_USER_DOMAIN", "slurm.invalid")
     report = ImportReport(cluster=cluster.name)
     existing = {a.account: a for a in Allocation.objects.filter(cluster=cluster)}
-    today = timezone.localdate()
+    today = timezone.now().date()  # as compute's allocation_state_for does
     skip_users = {service_user(), "root"}
     for name, account in sorted(sacctmgr_for(cluster).tree().items()):
         members = [u for u in sorted(account.users) if u not in skip_users]
         allocation = existing.get(name)
         if allocation is None:
             minutes = account.limits.gpu_minutes
-            hours = max(1, -(-minutes // 60)) if minutes else default_gpu_hours
+            hours = default_gpu_hours if minutes is None else max(1, -(-minutes // 60))
             try:
                 allocation = allocation_grant(
                     actor=actor,
