@@ -22,7 +22,7 @@ import pwd
 import re
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ailab.execution.base import (
@@ -261,6 +261,7 @@ class SlurmBackend:
                 jid = str(job.get("job_id"))
                 if jid in later and not job.get("het_job_offset"):
                     result[jid] = status_from_sacct(job)
+        self._fix_exit_codes(result, queue, later)
         for jid in later:
             if jid in result:
                 continue
@@ -273,6 +274,37 @@ class SlurmBackend:
                     reason="Slurm has no trace of this job (neither squeue nor sacct)",
                 )
         return result
+
+    def _fix_exit_codes(
+        self, result: dict[str, Status], queue: Mapping[str, Mapping[str, Any]], ids: list[str]
+    ) -> None:
+        """22.05's ``sacct --json`` reports return code 0 for failed jobs: take the exit code
+        from the queue while it holds the job, else from sacct's text output."""
+        suspect = [
+            jid
+            for jid in ids
+            if jid in result and result[jid].state is State.FAILED and not result[jid].exit_code
+        ]
+        codes: dict[str, int] = {}
+        for jid in suspect:
+            if jid in queue:
+                code = _exit_code_from_squeue(queue[jid].get("exit_code"))
+                if code is not None:
+                    codes[jid] = code
+        rest = [jid for jid in suspect if jid not in codes]
+        if rest:
+            done = self.commands.run(
+                ["sacct", *self._cluster_args(), "-n", "-P", "-X", "-o", "JobID,ExitCode",
+                 "-j", ",".join(rest), "-S", f"now-{max(self.lookback_days, 31)}days"]
+            )  # fmt: skip
+            for line in done.stdout.splitlines():
+                jid, _, text = line.partition("|")
+                if text.split(":")[0].isdigit():
+                    codes[jid] = int(text.split(":")[0])
+        for jid, code in codes.items():
+            old = result[jid]
+            reason = f"exit {code}" if old.reason in ("", "exit 0") else old.reason
+            result[jid] = replace(old, exit_code=code, reason=reason)
 
     # -- accounting -------------------------------------------------------------------------
 

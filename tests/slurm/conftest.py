@@ -1,0 +1,108 @@
+"""The Slurm suite runs against the development cluster (``scripts/slurm-dev-cluster.sh``).
+
+Without it, every test that needs it is skipped with a reason that says how to start it;
+with ``AILAB_REQUIRE_SLURM=1`` (CI) they fail instead, so a CI run cannot pass by skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from ailab.execution.slurm import SlurmBackend
+from ailab.execution.slurm_accounts import Account, Limits, Sacctmgr
+from ailab.execution.slurm_commands import SlurmCommands
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "scripts" / "slurm-dev-cluster.sh"
+SKIP_REASON = "Slurm dev cluster not running: start it with `scripts/slurm-dev-cluster.sh start`"
+CLUSTER = "ailab"
+NODE = "ailab0"
+TEST_USERS = ("ailab-alice", "ailab-bob", "ailab-carol")
+
+
+@dataclass(frozen=True)
+class SlurmCluster:
+    """The running development cluster, and a root account of this test session's own."""
+
+    name: str
+    node: str
+    root: str  # accounts made by this session live below it
+    commands: SlurmCommands
+
+    def sacctmgr(self) -> Sacctmgr:
+        return Sacctmgr(self.commands, cluster=self.name, root=self.root)
+
+    def backend(self, **kwargs: object) -> SlurmBackend:
+        return SlurmBackend(**kwargs)  # type: ignore[arg-type]
+
+    def account(self, prefix: str = "t", *, gpu_minutes: int | None = None) -> str:
+        """A fresh account under the session root, with the submitting user associated."""
+        name = f"{prefix}{secrets.token_hex(4)}"
+        tool = self.sacctmgr()
+        tool.add_account(Account(name, self.root, Limits(fairshare=100, gpu_minutes=gpu_minutes)))
+        tool.add_users(name, {os.environ.get("USER") or _whoami()})
+        return name
+
+
+def _whoami() -> str:
+    import pwd
+
+    return pwd.getpwuid(os.getuid()).pw_name
+
+
+def _cluster_up() -> bool:
+    if not SCRIPT.exists():
+        return False
+    try:
+        done = subprocess.run(
+            ["bash", str(SCRIPT), "status"], capture_output=True, text=True, timeout=30
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster() -> Iterator[SlurmCluster]:
+    """The development cluster; skips (fails under AILAB_REQUIRE_SLURM=1) when it is down."""
+    if not _cluster_up():
+        if os.environ.get("AILAB_REQUIRE_SLURM") == "1":
+            pytest.fail(f"AILAB_REQUIRE_SLURM=1 but: {SKIP_REASON}", pytrace=False)
+        pytest.skip(SKIP_REASON)
+    cluster = SlurmCluster(
+        name=CLUSTER,
+        node=NODE,
+        root=f"ailabtest{secrets.token_hex(3)}",
+        commands=SlurmCommands(timeout_s=30),
+    )
+    cluster.sacctmgr().ensure_root()
+    yield cluster
+    _remove_tree(cluster)
+
+
+def _remove_tree(cluster: SlurmCluster) -> None:
+    """Best effort: cancel this session's jobs, then remove its accounts."""
+    tool = cluster.sacctmgr()
+    try:
+        names = sorted(tool.tree())
+        for name in names:
+            cluster.commands.run(["scancel", "-A", name], ok_codes=(0, 1))
+        for name in [*names, cluster.root]:
+            cluster.commands.run(
+                ["sacctmgr", "-i", "remove", "account", name, f"cluster={cluster.name}"],
+                ok_codes=(0, 1),
+            )
+    except Exception:  # cleanup must not hide the tests' own result
+        pass
+
+
+@pytest.fixture
+def make_account(slurm_cluster: SlurmCluster) -> Callable[..., str]:
+    return slurm_cluster.account
