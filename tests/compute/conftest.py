@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from ailab.accounts.models import Organisation, Role, User
 from ailab.accounts.services import membership_create, organisation_create, user_create
@@ -57,7 +58,7 @@ def lab(db: None) -> Lab:
     membership_create(actor=staff, organisation=org, user=member, role=Role.MEMBER)
     cluster = cluster_default()
     inventory_sync(cluster=cluster, nodes=get_backend("local").nodes())
-    today = dt.date.today()
+    today = timezone.localdate()
     allocation = allocation_grant(
         actor=staff,
         organisation=org,

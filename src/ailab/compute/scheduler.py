@@ -99,7 +99,7 @@ def _allocation_holds(
         elapsed = int((now - job.started_at).total_seconds()) if job.started_at else 0
         if job.allocation_id in left:
             left[job.allocation_id] -= job.gpus * max(job.time_limit_s - elapsed, 0)
-    today = now.date()
+    today = timezone.localdate(now)
     holds: dict[int, str] = {}
     for job in pending:  # in submission order: earlier jobs reserve first
         allocation = allocations[job.allocation_id]

@@ -294,7 +294,7 @@ def burn_down(allocation: Allocation, *, today: dt.date | None = None) -> dict[s
     """Daily cumulative usage and a forecast at the mean rate of the last 7 days."""
     from django.utils import timezone
 
-    today = today or timezone.now().date()
+    today = today or timezone.localdate()
     rows = (
         Usage.objects.filter(allocation_id=allocation.pk)
         .values_list("ended_at", "gpu_seconds")
@@ -302,7 +302,7 @@ def burn_down(allocation: Allocation, *, today: dt.date | None = None) -> dict[s
     )
     per_day: dict[dt.date, int] = defaultdict(int)
     for ended, seconds in rows:
-        per_day[ended.date()] += seconds
+        per_day[timezone.localdate(ended)] += seconds
     points: list[tuple[dt.date, int]] = []
     total = 0
     day = allocation.starts_on

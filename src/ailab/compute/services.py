@@ -132,7 +132,7 @@ def allocation_state_for(
     allocation: Allocation, *, today: dt.date | None = None, used: int | None = None
 ) -> str:
     """The state an allocation should be in now: dates first, then its budget."""
-    today = today or timezone.now().date()
+    today = today or timezone.localdate()
     if today < allocation.starts_on:
         return AllocationState.PENDING
     if today > allocation.ends_on:
