@@ -6,12 +6,14 @@ with ``AILAB_REQUIRE_SLURM=1`` (CI) they fail instead, so a CI run cannot pass b
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,6 +40,9 @@ class SlurmCluster:
 
     def sacctmgr(self) -> Sacctmgr:
         return Sacctmgr(self.commands, cluster=self.name, root=self.root)
+
+    def sacctmgr_for(self, root: str) -> Sacctmgr:
+        return Sacctmgr(self.commands, cluster=self.name, root=root)
 
     def backend(self, **kwargs: object) -> SlurmBackend:
         return SlurmBackend(**kwargs)  # type: ignore[arg-type]
@@ -106,3 +111,63 @@ def _remove_tree(cluster: SlurmCluster) -> None:
 @pytest.fixture
 def make_account(slurm_cluster: SlurmCluster) -> Callable[..., str]:
     return slurm_cluster.account
+
+
+# Django side ----------------------------------------------------------------------------
+
+
+@dataclass
+class SlurmLab:
+    """An ailab lab whose cluster runs on the development Slurm cluster."""
+
+    slurm: SlurmCluster
+    root: str  # this test's own lab root account (below the session root)
+    staff: Any
+    org: Any
+    cluster: Any
+
+    def member(self, unix_user: str = "ailab-alice") -> Any:
+        from ailab.accounts.models import User
+        from ailab.accounts.services import user_create
+
+        email = f"{unix_user}@lab.test"
+        return User.objects.filter(email=email).first() or user_create(email=email)
+
+    def grant(self, *, gpu_hours: int = 10, days: tuple[int, int] = (-1, 30), **kw: Any) -> Any:
+        from ailab.compute.services import allocation_grant
+
+        today = dt.datetime.now(dt.UTC).date()
+        account = f"a{secrets.token_hex(4)}"
+        fields: dict[str, Any] = {
+            "actor": self.staff,
+            "organisation": self.org,
+            "name": f"Team {account}",
+            "account": account,
+            "gpu_hours": gpu_hours,
+            "starts_on": today + dt.timedelta(days=days[0]),
+            "ends_on": today + dt.timedelta(days=days[1]),
+            "cluster": self.cluster,
+        }
+        fields.update(kw)
+        return allocation_grant(**fields)
+
+
+@pytest.fixture
+def slurm_lab(
+    slurm_cluster: SlurmCluster, db: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> SlurmLab:
+    """Lab staff, an organisation, the Slurm cluster row, and a fresh lab root account."""
+    from ailab.accounts.services import organisation_create, user_create
+    from ailab.compute.services import cluster_default
+
+    root = f"r{secrets.token_hex(4)}"
+    slurm_cluster.sacctmgr().add_account(Account(root, slurm_cluster.root))
+    monkeypatch.setenv("AILAB_SLURM_ROOT_ACCOUNT", root)
+    monkeypatch.setenv("AILAB_BACKEND", "slurm")
+    monkeypatch.setenv("AILAB_CLUSTER", slurm_cluster.name)
+    monkeypatch.setenv("AILAB_SLURM_CLUSTER", slurm_cluster.name)
+    monkeypatch.setenv("AILAB_SLURM_SERVICE_USER", _whoami())
+    monkeypatch.setenv("AILAB_DATA_DIR", str(tmp_path))
+    staff = user_create(email="staff@lab.test", is_staff=True)
+    org = organisation_create(actor=staff, name="Slurm Org", kind="startup")
+    return SlurmLab(slurm_cluster, root, staff, org, cluster_default())
