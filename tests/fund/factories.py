@@ -23,9 +23,11 @@ def organisation(
 ) -> Organisation:
     name = name or f"Org {next(_seq)}"
     return Organisation.objects.create(
-        name=name, slug=name.lower().replace(" ", "-"), kind=kind,
+        name=name,
+        slug=name.lower().replace(" ", "-"),
+        kind=kind,
         founded=founded or dt.date(2023, 1, 1),
-    )  # fmt: skip
+    )
 
 
 def member(u: User, org: Organisation, role: str = Role.MEMBER) -> Membership:
@@ -47,6 +49,10 @@ def fund(
     lp: Organisation | None = None,
 ) -> Fund:
     return fund_services.fund_create(
-        actor=staff, name=name or f"Fund {next(_seq)}", currency="USD",
-        committed_capital=Decimal(committed), committed_on=on, counterparty=lp,
-    )  # fmt: skip
+        actor=staff,
+        name=name or f"Fund {next(_seq)}",
+        currency="USD",
+        committed_capital=Decimal(committed),
+        committed_on=on,
+        counterparty=lp,
+    )

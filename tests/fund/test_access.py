@@ -20,8 +20,14 @@ def world(staff):  # type: ignore[no-untyped-def]
     lp = factories.organisation("Pension LP", kind=OrganisationKind.INVESTOR)
     fund = factories.fund(staff, "1000", lp=lp)
     org = factories.organisation("Startup")
-    holding = services.investment_record(actor=staff, fund=fund, organisation=org, amount="100",
-                                         equity_pct="6", on=dt.date(2024, 1, 1))  # fmt: skip
+    holding = services.investment_record(
+        actor=staff,
+        fund=fund,
+        organisation=org,
+        amount="100",
+        equity_pct="6",
+        on=dt.date(2024, 1, 1),
+    )
     lp_member = factories.user()
     factories.member(lp_member, lp, Role.INVESTOR)
     other_vc = factories.organisation("Other VC", kind=OrganisationKind.INVESTOR)
@@ -30,8 +36,14 @@ def world(staff):  # type: ignore[no-untyped-def]
     founder = factories.founder(org)
     reviewer = factories.user()
     factories.member(reviewer, factories.organisation("Co", kind="company"), Role.REVIEWER)
-    return {"fund": fund, "holding": holding, "lp": lp_member, "investor": investor,
-            "founder": founder, "reviewer": reviewer}  # fmt: skip
+    return {
+        "fund": fund,
+        "holding": holding,
+        "lp": lp_member,
+        "investor": investor,
+        "founder": founder,
+        "reviewer": reviewer,
+    }
 
 
 def test_staff_view_and_change(staff, world) -> None:  # type: ignore[no-untyped-def]

@@ -33,8 +33,14 @@ def _apply(staff, fund, op, amount, pick, day):  # type: ignore[no-untyped-def]
     if op == "commit":
         services.capital_commit(actor=staff, fund=fund, amount=amount, on=day)
     elif op == "invest":
-        services.investment_record(actor=staff, fund=fund, organisation=factories.organisation(),
-                                   amount=amount, equity_pct="6", on=day)  # fmt: skip
+        services.investment_record(
+            actor=staff,
+            fund=fund,
+            organisation=factories.organisation(),
+            amount=amount,
+            equity_pct="6",
+            on=day,
+        )
     elif h is None:
         return
     elif op == "follow_on":

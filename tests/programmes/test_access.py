@@ -36,8 +36,9 @@ def w(staff, make_intake, investor):  # type: ignore[no-untyped-def]
     factories.member(member_a, org_a, Role.MEMBER)
     apps = {}
     for org, founder in ((org_a, founder_a), (org_b, founder_b)):
-        app = services.application_create(actor=founder, intake=intake, organisation=org,
-                                          answers=answers_for(intake))  # fmt: skip
+        app = services.application_create(
+            actor=founder, intake=intake, organisation=org, answers=answers_for(intake)
+        )
         apps[org.pk] = services.application_submit(actor=founder, application=app)
     app_a, app_b = apps[org_a.pk], apps[org_b.pk]
     r_assigned, r_second, r_other, r_conflicted = (
@@ -49,12 +50,22 @@ def w(staff, make_intake, investor):  # type: ignore[no-untyped-def]
     a_conflicted = services.review_assign(actor=staff, application=app_a, reviewer=r_conflicted)
     services.conflict_declare(actor=r_conflicted, organisation=org_a, reason="co-founder's sibling")
     return {
-        "intake": intake, "app_a": app_a, "app_b": app_b,
-        "founder_a": founder_a, "member_a": member_a, "founder_b": founder_b,
-        "r_assigned": r_assigned, "r_second": r_second, "r_other": r_other,
-        "r_conflicted": r_conflicted, "a_assigned": a_assigned, "a_second": a_second,
-        "a_conflicted": a_conflicted, "investor": investor, "staff": staff,
-    }  # fmt: skip
+        "intake": intake,
+        "app_a": app_a,
+        "app_b": app_b,
+        "founder_a": founder_a,
+        "member_a": member_a,
+        "founder_b": founder_b,
+        "r_assigned": r_assigned,
+        "r_second": r_second,
+        "r_other": r_other,
+        "r_conflicted": r_conflicted,
+        "a_assigned": a_assigned,
+        "a_second": a_second,
+        "a_conflicted": a_conflicted,
+        "investor": investor,
+        "staff": staff,
+    }
 
 
 def _pdf(name: str = "deck.pdf", body: bytes = b"%PDF-1.7\n%%EOF\n"):  # type: ignore[no-untyped-def]
@@ -112,9 +123,17 @@ def test_anonymous_must_log_in(w) -> None:  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize(
     ("who", "visible"),
-    [("staff", True), ("founder_a", True), ("member_a", True), ("r_assigned", True),
-     ("founder_b", False), ("r_other", False), ("r_conflicted", False), ("investor", False)],
-)  # fmt: skip
+    [
+        ("staff", True),
+        ("founder_a", True),
+        ("member_a", True),
+        ("r_assigned", True),
+        ("founder_b", False),
+        ("r_other", False),
+        ("r_conflicted", False),
+        ("investor", False),
+    ],
+)
 def test_attachment_follows_application(w, who, visible) -> None:  # type: ignore[no-untyped-def]
     """An attachment is visible exactly when its application is."""
     Application.objects.filter(pk=w["app_a"].pk).update(status=ApplicationStatus.DRAFT)
@@ -137,9 +156,15 @@ def test_reviewer_sees_only_own_unconflicted_assignments(w) -> None:  # type: ig
 
 @pytest.mark.parametrize(
     ("who", "ok"),
-    [("staff", True), ("r_assigned", True), ("r_second", False), ("r_conflicted", False),
-     ("founder_a", False), ("investor", False)],
-)  # fmt: skip
+    [
+        ("staff", True),
+        ("r_assigned", True),
+        ("r_second", False),
+        ("r_conflicted", False),
+        ("founder_a", False),
+        ("investor", False),
+    ],
+)
 def test_access_assignment(w, who, ok) -> None:  # type: ignore[no-untyped-def]
     """An assignment is visible to its reviewer and staff only; a conflict hides it."""
     if ok:
@@ -154,27 +179,37 @@ def test_access_assignment(w, who, ok) -> None:  # type: ignore[no-untyped-def]
 def test_other_scores_hidden_until_own_review(w) -> None:  # type: ignore[no-untyped-def]
     """A reviewer sees no other reviewer's scores until they have submitted their own."""
     intake = w["intake"]
-    second = services.review_submit(actor=w["r_second"], assignment=w["a_second"],
-                                    scores=scores_for(intake, 4), confidence=3)  # fmt: skip
+    second = services.review_submit(
+        actor=w["r_second"], assignment=w["a_second"], scores=scores_for(intake, 4), confidence=3
+    )
     before = selectors.review_list_visible_to(w["r_assigned"], application=w["app_a"])
     assert not before.exists()
     with pytest.raises(NotFound):
         selectors.access_review(w["r_assigned"], second.pk)
-    mine = services.review_submit(actor=w["r_assigned"], assignment=w["a_assigned"],
-                                  scores=scores_for(intake, 2), confidence=4)  # fmt: skip
+    mine = services.review_submit(
+        actor=w["r_assigned"],
+        assignment=w["a_assigned"],
+        scores=scores_for(intake, 2),
+        confidence=4,
+    )
     after = selectors.review_list_visible_to(w["r_assigned"], application=w["app_a"])
     assert set(after) == {second, mine}
     assert selectors.access_review(w["r_assigned"], second.pk) == second
     assert set(selectors.review_list_visible_to(w["staff"], application=w["app_a"])) == {
-        second, mine,
-    }  # fmt: skip
+        second,
+        mine,
+    }
 
 
 @pytest.mark.parametrize("who", ["founder_a", "member_a", "investor", "r_other", "r_conflicted"])
 def test_reviews_hidden_from_non_reviewers(w, who) -> None:  # type: ignore[no-untyped-def]
     """Applicants, investors, unassigned and conflicted reviewers see no reviews."""
-    review = services.review_submit(actor=w["r_second"], assignment=w["a_second"],
-                                    scores=scores_for(w["intake"], 4), confidence=3)  # fmt: skip
+    review = services.review_submit(
+        actor=w["r_second"],
+        assignment=w["a_second"],
+        scores=scores_for(w["intake"], 4),
+        confidence=3,
+    )
     with pytest.raises(PermissionDenied):
         selectors.review_list_visible_to(w[who], application=w["app_a"])
     with pytest.raises(NotFound):
@@ -184,8 +219,12 @@ def test_reviews_hidden_from_non_reviewers(w, who) -> None:  # type: ignore[no-u
 def test_conflicted_reviewer_cannot_review(w) -> None:  # type: ignore[no-untyped-def]
     """A conflict declared after assignment stops the review."""
     with pytest.raises(PermissionDenied):
-        services.review_submit(actor=w["r_conflicted"], assignment=w["a_conflicted"],
-                               scores=scores_for(w["intake"], 3), confidence=3)  # fmt: skip
+        services.review_submit(
+            actor=w["r_conflicted"],
+            assignment=w["a_conflicted"],
+            scores=scores_for(w["intake"], 3),
+            confidence=3,
+        )
 
 
 def test_staff_assignment_refuses_conflicts(w) -> None:  # type: ignore[no-untyped-def]
@@ -233,12 +272,17 @@ def test_unknown_intake_not_found(w) -> None:  # type: ignore[no-untyped-def]
 def cohort_world(w):  # type: ignore[no-untyped-def]
     staff = w["staff"]
     services.selection_decide(actor=staff, intake=w["intake"], accept=[w["app_a"].pk])
-    participation = services.award_grant(actor=staff, application=w["app_a"],
-                                         on=dt.date(2025, 3, 1))  # fmt: skip
+    participation = services.award_grant(
+        actor=staff, application=w["app_a"], on=dt.date(2025, 3, 1)
+    )
     mentor = factories.user("mentor@example.com")
     services.mentor_assign(actor=staff, participation=participation, mentor=mentor)
-    w.update(participation=participation, cohort=participation.cohort, mentor=mentor,
-             check_in=participation.check_ins.first())  # fmt: skip
+    w.update(
+        participation=participation,
+        cohort=participation.cohort,
+        mentor=mentor,
+        check_in=participation.check_ins.first(),
+    )
     return w
 
 
@@ -273,9 +317,11 @@ def test_investor_sees_graduating_cohort_and_demo_day(cohort_world) -> None:  # 
     but still no application and no check-in."""
     w = cohort_world
     demo = services.demo_day_schedule(
-        actor=w["staff"], cohort=w["cohort"], held_at=dt.datetime(2025, 8, 20, tzinfo=dt.UTC),
+        actor=w["staff"],
+        cohort=w["cohort"],
+        held_at=dt.datetime(2025, 8, 20, tzinfo=dt.UTC),
         investors=[w["investor"]],
-    )  # fmt: skip
+    )
     investor = w["investor"]
     assert selectors.access_cohort(investor, w["cohort"].pk)
     assert selectors.access_participation(investor, w["participation"].pk)
@@ -292,14 +338,20 @@ def test_investor_sees_graduating_cohort_and_demo_day(cohort_world) -> None:  # 
 
 @pytest.mark.parametrize(
     ("who", "ok"),
-    [("staff", True), ("founder_a", True), ("mentor", True), ("founder_b", False),
-     ("r_assigned", False)],
-)  # fmt: skip
+    [
+        ("staff", True),
+        ("founder_a", True),
+        ("mentor", True),
+        ("founder_b", False),
+        ("r_assigned", False),
+    ],
+)
 def test_access_demo_day(cohort_world, who, ok) -> None:  # type: ignore[no-untyped-def]
     """The demo day: staff, the cohort's teams and mentors (and investors, above)."""
     w = cohort_world
-    demo = services.demo_day_schedule(actor=w["staff"], cohort=w["cohort"],
-                                      held_at=dt.datetime(2025, 8, 20, tzinfo=dt.UTC))  # fmt: skip
+    demo = services.demo_day_schedule(
+        actor=w["staff"], cohort=w["cohort"], held_at=dt.datetime(2025, 8, 20, tzinfo=dt.UTC)
+    )
     if ok:
         assert selectors.access_demo_day(w[who], demo.pk) == demo
     else:

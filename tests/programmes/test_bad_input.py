@@ -38,8 +38,9 @@ def draft(make_intake):  # type: ignore[no-untyped-def]
     intake = make_intake()
     org = factories.organisation("Draft AI")
     founder = factories.founder(org)
-    app = services.application_create(actor=founder, intake=intake, organisation=org,
-                                      answers=answers_for(intake))  # fmt: skip
+    app = services.application_create(
+        actor=founder, intake=intake, organisation=org, answers=answers_for(intake)
+    )
     return app, founder
 
 
@@ -142,8 +143,9 @@ def test_attachment_too_large(draft, settings) -> None:  # type: ignore[no-untyp
 def test_attachment_is_stored_under_media_root(draft, settings) -> None:  # type: ignore[no-untyped-def]
     """A good PDF is stored under MEDIA_ROOT with a random .pdf name and its digest."""
     app, founder = draft
-    att = services.attachment_add(actor=founder, application=app,
-                                  upload=_upload(b"%PDF-1.7\n%%EOF", "../../evil.pdf"))  # fmt: skip
+    att = services.attachment_add(
+        actor=founder, application=app, upload=_upload(b"%PDF-1.7\n%%EOF", "../../evil.pdf")
+    )
     path = att.file.path
     assert path.startswith(str(settings.MEDIA_ROOT))
     assert "evil" not in path
@@ -157,8 +159,9 @@ def assigned(make_intake, staff, reviewer):  # type: ignore[no-untyped-def]
     intake = make_intake()
     org = factories.organisation("Scored AI")
     founder = factories.founder(org)
-    app = services.application_create(actor=founder, intake=intake, organisation=org,
-                                      answers=answers_for(intake))  # fmt: skip
+    app = services.application_create(
+        actor=founder, intake=intake, organisation=org, answers=answers_for(intake)
+    )
     services.application_submit(actor=founder, application=app)
     return services.review_assign(actor=staff, application=app, reviewer=reviewer), intake
 
@@ -179,12 +182,14 @@ def test_missing_score_and_bad_confidence(assigned, reviewer) -> None:  # type: 
     """Every criterion must be scored; confidence is 1-5."""
     assignment, intake = assigned
     with pytest.raises(ValidationError) as err:
-        services.review_submit(actor=reviewer, assignment=assignment, scores={"Team": 3},
-                               confidence=3)  # fmt: skip
+        services.review_submit(
+            actor=reviewer, assignment=assignment, scores={"Team": 3}, confidence=3
+        )
     assert err.value.field == "scores.Technology"
     with pytest.raises(ValidationError) as err:
-        services.review_submit(actor=reviewer, assignment=assignment,
-                               scores=scores_for(intake, 3), confidence=9)  # fmt: skip
+        services.review_submit(
+            actor=reviewer, assignment=assignment, scores=scores_for(intake, 3), confidence=9
+        )
     assert err.value.field == "confidence"
     assert not Review.objects.exists()
 
@@ -194,8 +199,9 @@ def _under_review(intake, n):  # type: ignore[no-untyped-def]
     for _ in range(n):
         org = factories.organisation()
         founder = factories.founder(org)
-        app = services.application_create(actor=founder, intake=intake, organisation=org,
-                                          answers=answers_for(intake))  # fmt: skip
+        app = services.application_create(
+            actor=founder, intake=intake, organisation=org, answers=answers_for(intake)
+        )
         services.application_submit(actor=founder, application=app)
         ids.append(app.pk)
     Application.objects.filter(pk__in=ids).update(status=ApplicationStatus.UNDER_REVIEW)

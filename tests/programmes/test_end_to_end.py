@@ -36,10 +36,14 @@ def _apply(intake, n):  # type: ignore[no-untyped-def]
         org = factories.organisation(f"Startup {i:02d}", founded=dt.date(2022, 1, 1))
         owner = factories.founder(org, f"founder{i}@startup{i}.example")
         app = services.application_create(
-            actor=owner, intake=intake, organisation=org, answers=answers_for(intake),
-            team=[{"name": f"Founder {i}", "role": "CEO"}], gpu_hours_requested=1000,
+            actor=owner,
+            intake=intake,
+            organisation=org,
+            answers=answers_for(intake),
+            team=[{"name": f"Founder {i}", "role": "CEO"}],
+            gpu_hours_requested=1000,
             compute_justification="fine-tuning",
-        )  # fmt: skip
+        )
         apps.append(services.application_submit(actor=owner, application=app))
     return apps
 
@@ -68,13 +72,18 @@ def test_one_intake_end_to_end(
     # Conflicts: a member of applicant 0; a declared conflict with 1; an LP member of a fund
     # already holding equity in applicant 2.
     factories.member(reviewers[0], apps[0].organisation)
-    services.conflict_declare(actor=reviewers[1], organisation=apps[1].organisation,
-                              reason="former advisor")  # fmt: skip
+    services.conflict_declare(
+        actor=reviewers[1], organisation=apps[1].organisation, reason="former advisor"
+    )
     factories.member(reviewers[2], lp)
     fund_services.investment_record(
-        actor=staff, fund=fund, organisation=apps[2].organisation, amount=Decimal("50000"),
-        equity_pct=Decimal("5"), on=dt.date(2024, 6, 1),
-    )  # fmt: skip
+        actor=staff,
+        fund=fund,
+        organisation=apps[2].organisation,
+        amount=Decimal("50000"),
+        equity_pct=Decimal("5"),
+        on=dt.date(2024, 6, 1),
+    )
 
     result = services.review_auto_assign(
         actor=staff, intake=intake, per_application=3, max_per_reviewer=10, reviewers=reviewers
@@ -83,8 +92,9 @@ def test_one_intake_end_to_end(
     assert len(result.created) == 75
     assert max(result.load.values()) <= 10
     for app in apps:
-        assigned = set(ReviewAssignment.objects.filter(application=app).values_list(
-            "reviewer_id", flat=True))  # fmt: skip
+        assigned = set(
+            ReviewAssignment.objects.filter(application=app).values_list("reviewer_id", flat=True)
+        )
         assert len(assigned) == 3
     for conflicted, app in zip(reviewers[:3], apps[:3], strict=True):
         assert not ReviewAssignment.objects.filter(application=app, reviewer=conflicted).exists()
@@ -98,9 +108,12 @@ def test_one_intake_end_to_end(
             base = quality[assignment.application_id] + harsh[reviewer.pk]
             score = max(1, min(5, round(base)))
             services.review_submit(
-                actor=reviewer, assignment=assignment, confidence=4, comments="ok",
+                actor=reviewer,
+                assignment=assignment,
+                confidence=4,
+                comments="ok",
                 scores={c.name: score for c in intake.criteria.all()},
-            )  # fmt: skip
+            )
 
     ranking = selectors.intake_ranking(intake=intake)
     assert len(ranking) == 25
@@ -146,9 +159,12 @@ def test_one_intake_end_to_end(
     assert check_in.reported_at is not None
 
     services.demo_day_schedule(
-        actor=staff, cohort=cohort, held_at=dt.datetime(2025, 8, 20, 6, tzinfo=dt.UTC),
-        venue="Science Park", investors=[investor],
-    )  # fmt: skip
+        actor=staff,
+        cohort=cohort,
+        held_at=dt.datetime(2025, 8, 20, 6, tzinfo=dt.UTC),
+        venue="Science Park",
+        investors=[investor],
+    )
     assert selectors.cohort_list_visible_to(investor).filter(pk=cohort.pk).exists()
     assert not selectors.application_list_visible_to(investor).exists()
 
@@ -175,21 +191,31 @@ def test_exit_proceeds_are_available_to_the_next_intake(staff, make_intake):  # 
     second = make_intake(fund=fund, title="2025 autumn")
     org = factories.organisation("Next Gen AI")
     owner = factories.founder(org)
-    nxt = services.application_create(actor=owner, intake=second, organisation=org,
-                                      answers=answers_for(second))  # fmt: skip
+    nxt = services.application_create(
+        actor=owner, intake=second, organisation=org, answers=answers_for(second)
+    )
     services.application_submit(actor=owner, application=nxt)
     Application.objects.filter(pk=nxt.pk).update(status=ApplicationStatus.UNDER_REVIEW)
     with pytest.raises(QuotaExceeded) as refused:
         services.selection_decide(actor=staff, intake=second, accept=[nxt.pk])
     assert refused.value.field == "accept"
     assert "US$0.00 available" in refused.value.reason
-    assert fund_selectors.fund_projection(
-        fund=fund, award_amount=Decimal("100000"), award_currency="USD") == 0  # fmt: skip
+    assert (
+        fund_selectors.fund_projection(
+            fund=fund, award_amount=Decimal("100000"), award_currency="USD"
+        )
+        == 0
+    )
 
-    fund_services.exit_record(actor=staff, holding=parts[0].holding,
-                              proceeds=Decimal("450000"), on=dt.date(2025, 10, 1))  # fmt: skip
-    assert fund_selectors.fund_projection(
-        fund=fund, award_amount=Decimal("100000"), award_currency="USD") == 4  # fmt: skip
+    fund_services.exit_record(
+        actor=staff, holding=parts[0].holding, proceeds=Decimal("450000"), on=dt.date(2025, 10, 1)
+    )
+    assert (
+        fund_selectors.fund_projection(
+            fund=fund, award_amount=Decimal("100000"), award_currency="USD"
+        )
+        == 4
+    )
     services.selection_decide(actor=staff, intake=second, accept=[nxt.pk])
     services.awards_grant(actor=staff, intake=second, on=dt.date(2025, 11, 1))
     balances = fund_selectors.fund_balances(fund=fund)

@@ -144,9 +144,12 @@ def fund_create(
         if committed_on is None:
             raise ValidationError("give the date of the commitment", field="committed_on")
         capital_commit(
-            actor=actor, fund=fund, amount=committed_capital, on=committed_on,
+            actor=actor,
+            fund=fund,
+            amount=committed_capital,
+            on=committed_on,
             counterparty=counterparty,
-        )  # fmt: skip
+        )
     return fund
 
 
@@ -168,9 +171,15 @@ def capital_commit(
     fund = _lock(fund)
     converted = _convert(fund, amount, currency, fx_rate, "amount")
     return _entry(
-        fund=fund, kind=EntryKind.COMMITMENT, converted=converted, on=on, actor=actor,
-        counterparty=counterparty, reference=reference, memo=memo,
-    )  # fmt: skip
+        fund=fund,
+        kind=EntryKind.COMMITMENT,
+        converted=converted,
+        on=on,
+        actor=actor,
+        counterparty=counterparty,
+        reference=reference,
+        memo=memo,
+    )
 
 
 @transaction.atomic
@@ -217,9 +226,16 @@ def investment_record(
     full_clean_or_raise(holding)
     holding.save()
     _entry(
-        fund=fund, kind=EntryKind.INVESTMENT, converted=converted, on=on, actor=actor,
-        holding=holding, counterparty=organisation, reference=reference, memo=memo,
-    )  # fmt: skip
+        fund=fund,
+        kind=EntryKind.INVESTMENT,
+        converted=converted,
+        on=on,
+        actor=actor,
+        holding=holding,
+        counterparty=organisation,
+        reference=reference,
+        memo=memo,
+    )
     return holding
 
 
@@ -250,9 +266,16 @@ def follow_on_record(
     converted = _convert(fund, amount, currency, fx_rate, "amount")
     _spend(fund, converted.amount, "amount")
     return _entry(
-        fund=fund, kind=EntryKind.FOLLOW_ON, converted=converted, on=on, actor=actor,
-        holding=holding, counterparty=holding.organisation, reference=reference, memo=memo,
-    )  # fmt: skip
+        fund=fund,
+        kind=EntryKind.FOLLOW_ON,
+        converted=converted,
+        on=on,
+        actor=actor,
+        holding=holding,
+        counterparty=holding.organisation,
+        reference=reference,
+        memo=memo,
+    )
 
 
 @transaction.atomic
@@ -272,9 +295,15 @@ def exit_record(
     holding = _active(holding)
     converted = _convert(fund, proceeds, currency, fx_rate, "proceeds")
     entry = _entry(
-        fund=fund, kind=EntryKind.EXIT_PROCEEDS, converted=converted, on=on, actor=actor,
-        holding=holding, counterparty=holding.organisation, memo=memo,
-    )  # fmt: skip
+        fund=fund,
+        kind=EntryKind.EXIT_PROCEEDS,
+        converted=converted,
+        on=on,
+        actor=actor,
+        holding=holding,
+        counterparty=holding.organisation,
+        memo=memo,
+    )
     holding.status, holding.closed_on = HoldingStatus.EXITED, on
     holding.save(update_fields=["status", "closed_on", "updated_at"])
     return entry
@@ -296,9 +325,15 @@ def dividend_record(
     holding = _active(holding)
     converted = _convert(fund, amount, currency, fx_rate, "amount")
     return _entry(
-        fund=fund, kind=EntryKind.DIVIDEND, converted=converted, on=on, actor=actor,
-        holding=holding, counterparty=holding.organisation, memo=memo,
-    )  # fmt: skip
+        fund=fund,
+        kind=EntryKind.DIVIDEND,
+        converted=converted,
+        on=on,
+        actor=actor,
+        holding=holding,
+        counterparty=holding.organisation,
+        memo=memo,
+    )
 
 
 @transaction.atomic
@@ -311,9 +346,15 @@ def write_off_record(*, actor: User, holding: Holding, on: dt.date, memo: str = 
         holding=holding, kind__in=(EntryKind.INVESTMENT, "follow_on")
     ).aggregate(s=Sum("amount"))["s"] or Decimal(0)
     entry = _entry(
-        fund=fund, kind=EntryKind.WRITE_OFF, converted=_Converted(quantise(cost), None, "", None),
-        on=on, actor=actor, holding=holding, counterparty=holding.organisation, memo=memo,
-    )  # fmt: skip
+        fund=fund,
+        kind=EntryKind.WRITE_OFF,
+        converted=_Converted(quantise(cost), None, "", None),
+        on=on,
+        actor=actor,
+        holding=holding,
+        counterparty=holding.organisation,
+        memo=memo,
+    )
     holding.status, holding.closed_on = HoldingStatus.WRITTEN_OFF, on
     holding.save(update_fields=["status", "closed_on", "updated_at"])
     return entry

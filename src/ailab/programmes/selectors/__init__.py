@@ -26,6 +26,7 @@ from ailab.programmes.selectors.access import (
     assignment_list_for,
     cohort_list_visible_to,
     participation_list_visible_to,
+    participation_private_visible,
     review_list_visible_to,
 )
 from ailab.programmes.selectors.conflicts import conflict_map, conflict_reason, reviewer_pool
@@ -55,6 +56,7 @@ __all__ = [
     "intake_list_public",
     "intake_ranking",
     "participation_list_visible_to",
+    "participation_private_visible",
     "pipeline_board",
     "programme_list",
     "review_list_visible_to",

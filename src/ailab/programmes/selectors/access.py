@@ -232,17 +232,25 @@ def access_participation(user: User, participation_id: int, action: str = VIEW) 
     return participation
 
 
+def participation_private_visible(user: User, participation: Participation) -> bool:
+    """Check-ins and mentors: staff, the team and its mentors (not investors)."""
+    return (
+        is_lab_staff(user)
+        or is_member_of(user, participation.organisation_id)
+        or participation.mentors.filter(mentor=user).exists()
+    )
+
+
 def access_check_in(user: User, check_in_id: int, action: str = VIEW) -> CheckIn:
     check_in = CheckIn.objects.filter(pk=check_in_id).first()
     if check_in is None:
         raise NotFound("no such check-in", field="check_in_id")
     _require_user(user)
     participation = Participation.objects.get(pk=check_in.participation_id)
-    if not (
-        is_lab_staff(user)
-        or is_member_of(user, participation.organisation_id)
-        or (action == VIEW and participation.mentors.filter(mentor=user).exists())
-    ):
+    allowed = participation_private_visible(user, participation)
+    if action == CHANGE:
+        allowed = is_lab_staff(user) or is_member_of(user, participation.organisation_id)
+    if not allowed:
         raise NotFound("no such check-in", field="check_in_id")
     return check_in
 

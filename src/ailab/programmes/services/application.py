@@ -48,9 +48,10 @@ def _require_open(intake: Intake, what: str) -> None:
 
 
 def _require_editor(actor: User, application: Application) -> None:
-    if not (application.created_by_id == actor.pk or manages_organisation(
-        actor, application.organisation_id
-    )):  # fmt: skip
+    if not (
+        application.created_by_id == actor.pk
+        or manages_organisation(actor, application.organisation_id)
+    ):
         raise PermissionDenied("only the applicant's founders may change the application")
 
 
@@ -82,11 +83,13 @@ def _set_team(application: Application, team: Sequence[dict[str, str]]) -> None:
         TeamMember.objects.create(
             application=application,
             name=require_text(member.get("name"), field=f"team[{i}].name", max_length=200),
-            email=require_text(member.get("email", ""), field=f"team[{i}].email", max_length=254,
-                               blank=True),
-            role=require_text(member.get("role", ""), field=f"team[{i}].role", max_length=100,
-                              blank=True),
-        )  # fmt: skip
+            email=require_text(
+                member.get("email", ""), field=f"team[{i}].email", max_length=254, blank=True
+            ),
+            role=require_text(
+                member.get("role", ""), field=f"team[{i}].role", max_length=100, blank=True
+            ),
+        )
 
 
 def _set_compute(
@@ -94,9 +97,11 @@ def _set_compute(
 ) -> None:
     if gpu_hours is not None:
         application.gpu_hours_requested = int_of(
-            gpu_hours, field="gpu_hours_requested", low=0,
+            gpu_hours,
+            field="gpu_hours_requested",
+            low=0,
             high=application.intake.max_gpu_hours_request,
-        )  # fmt: skip
+        )
     if justification is not None:
         application.compute_justification = require_text(
             justification, field="compute_justification", max_length=3000, blank=True
@@ -122,8 +127,9 @@ def application_create(
     if reason:
         raise ValidationError(reason, field="organisation_id")
     if Application.objects.filter(intake=intake, organisation=organisation).exists():
-        raise Conflict(f"{organisation.name} has already applied to this intake",
-                       field="organisation_id")  # fmt: skip
+        raise Conflict(
+            f"{organisation.name} has already applied to this intake", field="organisation_id"
+        )
     application = Application(
         intake=intake,
         organisation=organisation,
@@ -163,8 +169,9 @@ def application_update(
 def _read_upload(upload: Any, limit: int) -> bytes:
     size = getattr(upload, "size", None)
     if size is not None and size > limit:
-        raise ValidationError(f"at most {limit // (1024 * 1024)} MiB (got {size} bytes)",
-                              field="file")  # fmt: skip
+        raise ValidationError(
+            f"at most {limit // (1024 * 1024)} MiB (got {size} bytes)", field="file"
+        )
     data = upload.read(limit + 1)
     if len(data) > limit:
         raise ValidationError(f"at most {limit // (1024 * 1024)} MiB", field="file")

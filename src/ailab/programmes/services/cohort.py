@@ -101,9 +101,11 @@ def demo_day_schedule(
             raise ValidationError(f"{user.email} is not an investor", field=f"investors[{i}]")
     demo_day, _ = DemoDay.objects.update_or_create(
         cohort=cohort,
-        defaults={"held_at": held_at,
-                  "venue": require_text(venue, field="venue", max_length=NAME_MAX, blank=True)},
-    )  # fmt: skip
+        defaults={
+            "held_at": held_at,
+            "venue": require_text(venue, field="venue", max_length=NAME_MAX, blank=True),
+        },
+    )
     demo_day.investors.add(*invited)
     return demo_day
 
@@ -111,13 +113,15 @@ def demo_day_schedule(
 def _incubation(programme: Programme | None) -> Programme:
     if programme is not None:
         if programme.kind != ProgrammeKind.INCUBATION:
-            raise ValidationError("graduation leads to an incubation programme",
-                                  field="programme_id")  # fmt: skip
+            raise ValidationError(
+                "graduation leads to an incubation programme", field="programme_id"
+            )
         return programme
     found = Programme.objects.filter(kind=ProgrammeKind.INCUBATION).order_by("pk").first()
     if found is None:
-        raise ValidationError("there is no incubation programme to graduate into",
-                              field="programme_id")  # fmt: skip
+        raise ValidationError(
+            "there is no incubation programme to graduate into", field="programme_id"
+        )
     return found
 
 

@@ -84,11 +84,16 @@ def _criteria(intake: Intake, criteria: Sequence[dict[str, Any]]) -> None:
         high = int_of(c.get("scale_max", 5), field=f"{field}.scale_max", low=low + 1, high=10)
         name = require_text(c.get("name"), field=f"{field}.name", max_length=100)
         Criterion.objects.create(
-            intake=intake, name=name, weight=weight, scale_min=low, scale_max=high, order=i,
+            intake=intake,
+            name=name,
+            weight=weight,
+            scale_min=low,
+            scale_max=high,
+            order=i,
             description=require_text(
                 c.get("description", ""), field=f"{field}.description", max_length=500, blank=True
             ),
-        )  # fmt: skip
+        )
 
 
 @transaction.atomic

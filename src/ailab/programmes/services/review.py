@@ -44,8 +44,9 @@ def review_assign(*, actor: User, application: Application, reviewer: User) -> R
         raise InvalidTransition(f"the application is {application.status}", field="application_id")
     reason = conflict_reason(reviewer, application.organisation_id)
     if reason:
-        raise Conflict(f"{reviewer.email} has a conflict of interest: {reason}",
-                       field="reviewer_id")  # fmt: skip
+        raise Conflict(
+            f"{reviewer.email} has a conflict of interest: {reason}", field="reviewer_id"
+        )
     assignment, created = ReviewAssignment.objects.get_or_create(
         application=application, reviewer=reviewer, defaults={"assigned_by": actor}
     )
@@ -102,9 +103,10 @@ def review_auto_assign(
         candidates.sort(key=lambda r: (load[r.pk], r.pk))
         for reviewer in candidates[: max(need, 0)]:
             result.created.append(
-                ReviewAssignment.objects.create(application=app, reviewer=reviewer,
-                                                assigned_by=actor)
-            )  # fmt: skip
+                ReviewAssignment.objects.create(
+                    application=app, reviewer=reviewer, assigned_by=actor
+                )
+            )
             load[reviewer.pk] += 1
             have[app.pk].add(reviewer.pk)
         if len(have[app.pk]) < k:
@@ -135,16 +137,20 @@ def _clean_scores(assignment: ReviewAssignment, scores: Mapping[object, object])
     for key, value in scores.items():
         criterion = by_key.get(str(key))
         if criterion is None:
-            raise ValidationError("no such criterion in this intake's rubric",
-                                  field=f"scores.{key}")  # fmt: skip
+            raise ValidationError(
+                "no such criterion in this intake's rubric", field=f"scores.{key}"
+            )
         cleaned[criterion.pk] = int_of(
-            value, field=f"scores.{criterion.name}", low=criterion.scale_min,
+            value,
+            field=f"scores.{criterion.name}",
+            low=criterion.scale_min,
             high=criterion.scale_max,
-        )  # fmt: skip
+        )
     missing = [c for c in criteria if c.pk not in cleaned]
     if missing:
-        raise ValidationError(errors=[(f"scores.{c.name}", "score every criterion")
-                                      for c in missing])  # fmt: skip
+        raise ValidationError(
+            errors=[(f"scores.{c.name}", "score every criterion") for c in missing]
+        )
     return cleaned
 
 
@@ -169,8 +175,9 @@ def review_submit(
     if reason:
         raise PermissionDenied(f"you have a conflict of interest: {reason}")
     if assignment.application.status not in (ApplicationStatus.UNDER_REVIEW, "shortlisted"):
-        raise InvalidTransition(f"the application is {assignment.application.status}",
-                                field="status")  # fmt: skip
+        raise InvalidTransition(
+            f"the application is {assignment.application.status}", field="status"
+        )
     if Review.objects.filter(assignment=assignment).exists():
         raise Conflict("you have already submitted this review", field="assignment_id")
     cleaned = _clean_scores(assignment, scores)

@@ -189,9 +189,11 @@ def _cohort_for(intake: Intake, on: dt.date) -> Cohort:
     for month, title, description in DEFAULT_MILESTONES:
         if month <= intake.duration_months:
             Milestone.objects.create(
-                cohort=cohort, title=title, description=description,
+                cohort=cohort,
+                title=title,
+                description=description,
                 due_on=add_months(on, month),
-            )  # fmt: skip
+            )
     return cohort
 
 
@@ -225,8 +227,9 @@ def award_grant(
         .get(pk=application.pk)
     )
     if app.status != S.ACCEPTED:
-        raise InvalidTransition(f"only an accepted application gets an award (this one is "
-                                f"{app.status})", field="status")  # fmt: skip
+        raise InvalidTransition(
+            f"only an accepted application gets an award (this one is {app.status})", field="status"
+        )
     if Participation.objects.filter(application=app).exists():
         raise Conflict("this application already has its award", field="application_id")
     on = on or timezone.localdate()
@@ -235,17 +238,28 @@ def award_grant(
     holding = None
     if intake.funding_amount > 0 and intake.fund is not None:
         holding = fund_services.investment_record(
-            actor=actor, fund=intake.fund, organisation=app.organisation,
-            amount=intake.funding_amount, currency=intake.funding_currency,
-            fx_rate=intake.funding_fx_rate, equity_pct=intake.equity_pct, on=on,
-            reference=f"award:{app.pk}", memo=f"{intake.title} award",
-        )  # fmt: skip
+            actor=actor,
+            fund=intake.fund,
+            organisation=app.organisation,
+            amount=intake.funding_amount,
+            currency=intake.funding_currency,
+            fx_rate=intake.funding_fx_rate,
+            equity_pct=intake.equity_pct,
+            on=on,
+            reference=f"award:{app.pk}",
+            memo=f"{intake.title} award",
+        )
     ends_on = add_months(on, intake.duration_months)
     participation = Participation.objects.create(
-        programme=intake.programme, cohort=cohort, organisation=app.organisation,
-        application=app, starts_on=on, ends_on=ends_on, holding=holding,
+        programme=intake.programme,
+        cohort=cohort,
+        organisation=app.organisation,
+        application=app,
+        starts_on=on,
+        ends_on=ends_on,
+        holding=holding,
         allocation=_grant_compute(actor, app, on, ends_on),
-    )  # fmt: skip
+    )
     CheckIn.objects.bulk_create(
         CheckIn(participation=participation, month=m, due_on=add_months(on, m))
         for m in range(1, intake.duration_months + 1)
