@@ -30,6 +30,7 @@ from ailab.fund.money import quantise
 VIEW = "view"
 CHANGE = "change"
 ZERO = Decimal("0.00")
+DEFAULT_AWARD = Decimal("100000.00")  # the accelerator's standard cheque, for projections
 
 
 # Access --------------------------------------------------------------------
