@@ -118,7 +118,7 @@ def _apply_post(request: HttpRequest, user: User, app: Application) -> None:
 @login_required
 def my_applications(request: HttpRequest) -> HttpResponse:
     apps = selectors.application_list_visible_to(_user(request)).filter(
-        organisation__memberships__user=request.user
+        organisation__memberships__user=_user(request)
     )
     return render(request, "programmes/my_applications.html", {"applications": apps})
 

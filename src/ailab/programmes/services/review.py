@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -130,7 +131,7 @@ def conflict_declare(
     return declaration
 
 
-def _clean_scores(assignment: ReviewAssignment, scores: Mapping[object, object]) -> dict[int, int]:
+def _clean_scores(assignment: ReviewAssignment, scores: Mapping[Any, Any]) -> dict[int, int]:
     criteria = list(assignment.application.intake.criteria.all())
     by_key = {str(c.pk): c for c in criteria} | {c.name: c for c in criteria}
     cleaned: dict[int, int] = {}
@@ -159,7 +160,7 @@ def review_submit(
     *,
     actor: User,
     assignment: ReviewAssignment,
-    scores: Mapping[object, object],
+    scores: Mapping[Any, Any],
     confidence: int,
     comments: str = "",
 ) -> Review:
