@@ -38,8 +38,8 @@ a = allocation_grant(actor=staff, organisation=org, name="crash", gpu_hours=100,
 log = os.environ["CRASH_LOG"]
 for n in range(JOBS):
     seconds = 0.3 + (n % 4) * 0.3
-    script = (f'echo "$AILAB_JOB_ID $CUDA_VISIBLE_DEVICES $(date +%s.%N) start" >> {log}; '
-              f'sleep {seconds}; echo "$AILAB_JOB_ID $CUDA_VISIBLE_DEVICES $(date +%s.%N) end" >> {log}')
+    stamp = '"$AILAB_JOB_ID $CUDA_VISIBLE_DEVICES $(date +%s.%N)'
+    script = f'echo {stamp} start" >> {log}; sleep {seconds}; echo {stamp} end" >> {log}'
     job_submit(actor=staff, allocation=a, command=["sh", "-c", script], gpus=1 + n % 2,
                time_limit_s=60, name=f"crash-{n}")
 """

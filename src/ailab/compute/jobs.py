@@ -10,7 +10,6 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from ailab.accounts import roles
 from ailab.accounts.models import User
 from ailab.common.errors import PermissionDenied, ValidationError
 from ailab.common.validation import require_text
@@ -23,7 +22,11 @@ from ailab.compute.models import (
     JobStatus,
     Node,
 )
-from ailab.compute.selectors import allocation_remaining_seconds, may_use_allocation
+from ailab.compute.selectors import (
+    allocation_remaining_seconds,
+    may_cancel,
+    may_use_allocation,
+)
 
 log = logging.getLogger(__name__)
 
@@ -151,12 +154,6 @@ def job_submit(
     )
     job.save()
     return job
-
-
-def may_cancel(user: User, job: Job) -> bool:
-    return job.user_id == user.pk or roles.manages_organisation(
-        user, job.allocation.organisation_id
-    )
 
 
 @transaction.atomic

@@ -138,6 +138,13 @@ def allocation_by_name_for(user: User, name: str) -> Allocation:
 # Jobs --------------------------------------------------------------------
 
 
+def may_cancel(user: User, job: Job) -> bool:
+    """The job's owner, its organisation's founders and lab staff may cancel it."""
+    return job.user_id == user.pk or roles.manages_organisation(
+        user, job.allocation.organisation_id
+    )
+
+
 def job_list_visible_to(
     user: User,
     *,
@@ -261,9 +268,16 @@ def usage_pflop_days(qs: QuerySet[Usage]) -> Decimal:
     return total
 
 
-def usage_summary(*, by: str, qs: QuerySet[Usage] | None = None) -> list[dict[str, Any]]:
-    """GPU-hours and PFLOP-days grouped ``by`` "allocation", "organisation" or "month"."""
-    qs = Usage.objects.all() if qs is None else qs
+def usage_summary(
+    *, by: str, allocation: Allocation | None = None, organisation_id: int | None = None
+) -> list[dict[str, Any]]:
+    """GPU-hours and PFLOP-days grouped ``by`` "allocation", "organisation" or "month",
+    optionally for one allocation or one organisation."""
+    qs = Usage.objects.all()
+    if allocation is not None:
+        qs = qs.filter(allocation_id=allocation.pk)
+    if organisation_id is not None:
+        qs = qs.filter(allocation__organisation_id=organisation_id)
     key = {
         "allocation": "allocation__name",
         "organisation": "allocation__organisation__name",
