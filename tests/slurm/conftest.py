@@ -168,6 +168,8 @@ def slurm_lab(
     monkeypatch.setenv("AILAB_SLURM_CLUSTER", slurm_cluster.name)
     monkeypatch.setenv("AILAB_SLURM_SERVICE_USER", _whoami())
     monkeypatch.setenv("AILAB_DATA_DIR", str(tmp_path))
+    # Each test's database starts job ids at 1 again: keep their Slurm comments apart.
+    monkeypatch.setenv("AILAB_SLURM_INSTANCE", f"test{secrets.token_hex(4)}")
     staff = user_create(email="staff@lab.test", is_staff=True)
     org = organisation_create(actor=staff, name="Slurm Org", kind="startup")
     return SlurmLab(slurm_cluster, root, staff, org, cluster_default())

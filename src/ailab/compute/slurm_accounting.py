@@ -4,9 +4,9 @@
 ``sbatch`` outside ailab); each job's GPU-seconds (AllocTRES ``gres/gpu`` x elapsed) go to
 the allocation whose account it ran under, through ``usage_charge`` with a unique key:
 
-- a job ailab submitted (``--comment=ailab:<job>.<run>``) is charged under the key the
-  scheduler loop uses, ``job:<job>:run:<run>``, so whichever of the two records it first
-  charges it, and the other is a no-op;
+- a job this installation submitted (``--comment=ailab:[<instance>:]<job>.<run>``) is
+  charged under the key the scheduler loop uses, ``job:<job>:run:<run>``, so whichever of
+  the two records it first charges it, and the other is a no-op;
 - any other job under ``slurm:<cluster>:<jobid>``.
 
 Jobs under accounts that are no allocation of this cluster are counted and skipped.
@@ -60,7 +60,9 @@ def slurm_accounting_import(
     """Charge every job that ended since ``since`` (default: two days ago) once."""
     since = since or timezone.now() - DEFAULT_SINCE
     backend = backend or SlurmBackend(
-        cluster=slurm_name(cluster), timeout_s=float(env_str("AILAB_SLURM_TIMEOUT", "60"))
+        cluster=slurm_name(cluster),
+        timeout_s=float(env_str("AILAB_SLURM_TIMEOUT", "60")),
+        instance=env_str("AILAB_SLURM_INSTANCE", ""),
     )
     allocations = {a.account: a for a in Allocation.objects.filter(cluster=cluster)}
     report = AccountingReport(cluster=cluster.name)

@@ -114,10 +114,14 @@ class SlurmBackend:
         timeout_s: float = DEFAULT_TIMEOUT_S,
         lookback_days: int = DEFAULT_LOOKBACK_DAYS,
         submit_as_user: bool = False,
+        instance: str = "",
         runner: Runner | None = None,
         slurm_conf: str | None = None,
     ) -> None:
         self.cluster = cluster
+        # Two ailab installations (or a test database) on one Slurm cluster reuse job ids:
+        # the instance name keeps their comments apart.
+        self.instance = instance
         self.partition = partition
         self.lookback_days = lookback_days
         self.submit_as_user = submit_as_user
@@ -128,13 +132,16 @@ class SlurmBackend:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SlurmBackend:
         """Configured by ``AILAB_SLURM_CLUSTER``, ``AILAB_SLURM_PARTITION``,
         ``AILAB_SLURM_TIMEOUT`` (seconds per command), ``AILAB_SLURM_SUBMIT_AS_USER`` (1: run
-        ``sbatch`` as the job's user through ``runuser``; needs root) and ``SLURM_CONF``."""
+        ``sbatch`` as the job's user through ``runuser``; needs root),
+        ``AILAB_SLURM_INSTANCE`` (this installation's name in job comments) and
+        ``SLURM_CONF``."""
         env = os.environ if environ is None else environ
         return cls(
             cluster=env.get("AILAB_SLURM_CLUSTER", ""),
             partition=env.get("AILAB_SLURM_PARTITION", ""),
             timeout_s=float(env.get("AILAB_SLURM_TIMEOUT", DEFAULT_TIMEOUT_S)),
             submit_as_user=env.get("AILAB_SLURM_SUBMIT_AS_USER", "") in ("1", "true", "yes"),
+            instance=env.get("AILAB_SLURM_INSTANCE", ""),
             slurm_conf=env.get("SLURM_CONF") or None,
         )
 
@@ -171,7 +178,7 @@ class SlurmBackend:
             "sbatch",
             "--parsable",
             f"--job-name={spec.name or f'ailab-{spec.job_id}'}",
-            f"--comment={COMMENT_PREFIX}{spec.job_id}",
+            f"--comment={self.comment(spec.job_id)}",
             f"--time={_time_limit(spec.time_limit_s)}",
             "--nodes=1",
             "--ntasks=1",
@@ -203,7 +210,7 @@ class SlurmBackend:
     def submit(self, spec: JobSpec) -> str:
         if spec.job_id in self._known:
             return self._known[spec.job_id]
-        existing = self.find(spec.job_id)
+        existing = self.find(spec.job_id, account=spec.account)
         if existing:
             self._known[spec.job_id] = existing
             return existing
@@ -215,16 +222,37 @@ class SlurmBackend:
         self._known[spec.job_id] = external_id
         return external_id
 
-    def find(self, job_id: str) -> str | None:
-        """The Slurm id of the newest job carrying ``ailab:<job_id>``, if Slurm knows one."""
-        comment = f"{COMMENT_PREFIX}{job_id}"
+    def comment(self, job_id: str) -> str:
+        """``ailab:<job id>``, or ``ailab:<instance>:<job id>`` with an instance name."""
+        return (
+            f"{COMMENT_PREFIX}{self.instance}:{job_id}"
+            if self.instance
+            else (f"{COMMENT_PREFIX}{job_id}")
+        )
+
+    def ailab_job_id(self, comment: str) -> str:
+        """The ailab job id in a comment this installation wrote ('' for any other)."""
+        prefix = self.comment("")
+        if not comment.startswith(prefix):
+            return ""
+        rest = comment.removeprefix(prefix)
+        return "" if not self.instance and ":" in rest else rest
+
+    def find(self, job_id: str, *, account: str = "") -> str | None:
+        """The Slurm id of the newest job this installation submitted for ``job_id`` (under
+        ``account``, when given), if Slurm knows one."""
+        comment = self.comment(job_id)
+
+        def ours(job: Mapping[str, Any], text: str) -> bool:
+            return text == comment and (not account or job.get("account") == account)
+
         queue = self._squeue()
-        hits = [j for j in queue.values() if j.get("comment") == comment]
+        hits = [j for j in queue.values() if ours(j, str(j.get("comment") or ""))]
         if not hits:
             hits = [
                 j
                 for j in self._sacct(["-a", "-S", f"now-{self.lookback_days}days"])
-                if _sacct_comment(j) == comment
+                if ours(j, _sacct_comment(j))
             ]
         if not hits:
             return None
@@ -323,16 +351,13 @@ class SlurmBackend:
                 continue
             times = _dict(job.get("time"))
             elapsed = times.get("elapsed")
-            comment = _sacct_comment(job)
             result.append(
                 FinishedJob(
                     external_id=status.external_id,
                     cluster=str(job.get("cluster") or ""),
                     account=str(job.get("account") or ""),
                     user=str(job.get("user") or ""),
-                    ailab_job_id=comment.removeprefix(COMMENT_PREFIX)
-                    if comment.startswith(COMMENT_PREFIX)
-                    else "",
+                    ailab_job_id=self.ailab_job_id(_sacct_comment(job)),
                     state=status.state,
                     gpus=status.gpus or 0,
                     elapsed_s=elapsed if isinstance(elapsed, int) else 0,
