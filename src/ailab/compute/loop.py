@@ -26,7 +26,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -303,3 +303,4 @@ def run_loop(
     finally:
         for cluster in Cluster.objects.all():
             lease_release(cluster, loop.owner)
+        connection.close()  # this thread's connection: a loop in a thread leaves none open
