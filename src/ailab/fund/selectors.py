@@ -77,6 +77,11 @@ def access_holding(user: User, holding_id: int, action: str = VIEW) -> Holding:
     return holding
 
 
+def fund_by_name(name: str) -> Fund | None:
+    """For the demo and other apps' services, which check their own permissions."""
+    return Fund.objects.filter(name=name).first()
+
+
 def fund_by_id(fund_id: int) -> Fund:
     """For other apps' services, which check their own permissions."""
     fund = Fund.objects.filter(pk=fund_id).first()
@@ -148,20 +153,37 @@ def fund_balances(*, fund: Fund, as_of: dt.date | None = None) -> FundBalances:
     if as_of is not None:
         holdings = holdings.filter(invested_on__lte=as_of)
     unrealised = sum((holding_value(h, as_of) for h in holdings), ZERO)
-    recycled = min(realised, max(ZERO, deployed - committed))
+    recycled = quantise(min(realised, max(ZERO, deployed - committed)))
     moic = ((realised + unrealised) / deployed).quantize(Decimal("0.01")) if deployed > 0 else None
     return FundBalances(
         currency=fund.currency,
-        committed=committed,
-        deployed=deployed,
-        realised=realised,
-        written_off=sums[EntryKind.WRITE_OFF],
-        available=available,
+        committed=quantise(committed),
+        deployed=quantise(deployed),
+        realised=quantise(realised),
+        written_off=quantise(sums[EntryKind.WRITE_OFF]),
+        available=quantise(available),
         unrealised=quantise(unrealised),
         recycled=recycled,
         moic=moic,
         irr=fund_irr(fund=fund, as_of=as_of, unrealised=unrealised),
     )
+
+
+def fund_summary(*, fund: Fund) -> dict[str, Any]:
+    """The fund's figures as strings (exact decimals), for JSON summaries."""
+    b = fund_balances(fund=fund)
+    return {
+        "name": fund.name,
+        "currency": fund.currency,
+        "committed": str(b.committed),
+        "deployed": str(b.deployed),
+        "available": str(b.available),
+        "realised": str(b.realised),
+        "recycled": str(b.recycled),
+        "unrealised": str(b.unrealised),
+        "moic": str(b.moic) if b.moic is not None else None,
+        "irr": round(b.irr, 4) if b.irr is not None else None,
+    }
 
 
 def fund_cash_flows(

@@ -15,7 +15,7 @@ from ailab.programmes.services.cohort import (
     participation_graduate,
     participation_withdraw,
 )
-from ailab.programmes.services.intake import intake_create, programme_create
+from ailab.programmes.services.intake import intake_create, intake_update, programme_create
 from ailab.programmes.services.review import (
     AutoAssignResult,
     conflict_declare,
@@ -44,6 +44,7 @@ __all__ = [
     "conflict_declare",
     "demo_day_schedule",
     "intake_create",
+    "intake_update",
     "mentor_assign",
     "milestone_add",
     "participation_graduate",

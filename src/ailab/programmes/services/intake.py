@@ -153,3 +153,41 @@ def intake_create(
             order=i,
         )
     return intake
+
+
+@transaction.atomic
+def intake_update(
+    *,
+    actor: User,
+    intake: Intake,
+    title: str | None = None,
+    call_text: str | None = None,
+    closes_at: dt.datetime | None = None,
+    capacity_min: int | None = None,
+    capacity_max: int | None = None,
+) -> Intake:
+    """Staff change a call: its text, its capacity, or its deadline (extend or close early).
+
+    Award terms, rubric and questions are fixed once the intake exists: applications and
+    reviews were made against them.
+    """
+    require_staff(actor, "change intakes")
+    intake = Intake.objects.select_for_update().get(pk=intake.pk)
+    if title is not None:
+        intake.title = require_text(title, field="title", max_length=NAME_MAX)
+    if call_text is not None:
+        intake.call_text = require_text(call_text, field="call_text", max_length=20000)
+    if closes_at is not None:
+        closes_at = _aware(closes_at, "closes_at")
+        if closes_at <= intake.opens_at:
+            raise ValidationError("must be after opens_at", field="closes_at")
+        intake.closes_at = closes_at
+    low = intake.capacity_min if capacity_min is None else capacity_min
+    high = intake.capacity_max if capacity_max is None else capacity_max
+    intake.capacity_min = int_of(low, field="capacity_min", low=0, high=1000)
+    intake.capacity_max = int_of(
+        high, field="capacity_max", low=max(intake.capacity_min, 1), high=1000
+    )
+    full_clean_or_raise(intake)
+    intake.save()
+    return intake

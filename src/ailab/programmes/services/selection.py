@@ -119,13 +119,16 @@ def _check_capacity_and_cash(intake: Intake, new: int) -> None:
         )
 
 
-def _decide(app: Application, status: str, message: str, now: dt.datetime) -> None:
+def _decide(
+    app: Application, status: str, message: str, now: dt.datetime, notify: bool = True
+) -> None:
     _move(app, status)
     template = message or DEFAULT_MESSAGES[status]
     app.decision_message = template.format(org=app.organisation.name, intake=app.intake.title)
     app.decided_at = now
     app.save(update_fields=["status", "decision_message", "decided_at", "updated_at"])
-    transaction.on_commit(functools.partial(_mail_decision, app.pk))
+    if notify:
+        transaction.on_commit(functools.partial(_mail_decision, app.pk))
 
 
 @transaction.atomic
@@ -138,10 +141,12 @@ def selection_decide(
     reject_rest: bool = False,
     message: str = "",
     messages: dict[str, str] | None = None,
+    notify: bool = True,
 ) -> dict[str, list[int]]:
     """Accept, waitlist (and optionally reject the rest) in one go; each decision is recorded
-    with its message and mailed after commit. Beyond capacity (ValidationError) or beyond
-    the fund's available cash (QuotaExceeded), nothing changes."""
+    with its message and mailed after commit (unless ``notify`` is off, as in the demo).
+    Beyond capacity (ValidationError) or beyond the fund's available cash (QuotaExceeded),
+    nothing changes."""
     require_staff(actor, "select applications")
     intake = Intake.objects.select_for_update().select_related("fund").get(pk=intake.pk)
     message = require_text(message, field="message", max_length=5000, blank=True)
@@ -164,14 +169,14 @@ def selection_decide(
     now = timezone.now()
     texts = messages or {}
     for pk in accept:
-        _decide(apps[pk], S.ACCEPTED, texts.get(S.ACCEPTED, message), now)
+        _decide(apps[pk], S.ACCEPTED, texts.get(S.ACCEPTED, message), now, notify)
     for pk in waitlist:
-        _decide(apps[pk], S.WAITLISTED, texts.get(S.WAITLISTED, ""), now)
+        _decide(apps[pk], S.WAITLISTED, texts.get(S.WAITLISTED, ""), now, notify)
     rejected: list[int] = []
     if reject_rest:
         rest = Application.objects.select_for_update().select_related("organisation", "intake")
         for app in rest.filter(intake=intake, status__in=OPEN).exclude(pk__in=ids):
-            _decide(app, S.REJECTED, texts.get(S.REJECTED, ""), now)
+            _decide(app, S.REJECTED, texts.get(S.REJECTED, ""), now, notify)
             rejected.append(app.pk)
     return {"accepted": list(accept), "waitlisted": list(waitlist), "rejected": rejected}
 
