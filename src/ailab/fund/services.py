@@ -41,7 +41,7 @@ def _require_staff(actor: User, what: str) -> None:
 
 
 def _lock(fund: Fund) -> Fund:
-    return Fund.objects.select_for_update().get(pk=fund.pk)
+    return Fund.objects.select_for_update(of=("self",)).get(pk=fund.pk)
 
 
 def _cash(fund: Fund) -> Decimal:

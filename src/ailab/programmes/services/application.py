@@ -153,7 +153,7 @@ def application_update(
     compute_justification: str | None = None,
 ) -> Application:
     """Change a draft (answers are merged). Refused once submitted or after the deadline."""
-    application = Application.objects.select_for_update().get(pk=application.pk)
+    application = Application.objects.select_for_update(of=("self",)).get(pk=application.pk)
     _require_editor(actor, application)
     _require_draft(application)
     _require_open(application.intake, "editing")
@@ -184,7 +184,7 @@ def attachment_add(*, actor: User, application: Application, upload: Any) -> Att
 
     Stored under MEDIA_ROOT with a random name; never served inline (see views).
     """
-    application = Application.objects.select_for_update().get(pk=application.pk)
+    application = Application.objects.select_for_update(of=("self",)).get(pk=application.pk)
     _require_editor(actor, application)
     _require_draft(application)
     _require_open(application.intake, "uploading")
@@ -214,7 +214,9 @@ def attachment_add(*, actor: User, application: Application, upload: Any) -> Att
 def application_submit(*, actor: User, application: Application) -> Application:
     """Submit before the deadline (the server's clock decides); required answers must be given."""
     application = (
-        Application.objects.select_for_update().select_related("intake").get(pk=application.pk)
+        Application.objects.select_for_update(of=("self",))
+        .select_related("intake")
+        .get(pk=application.pk)
     )
     _require_editor(actor, application)
     APPLICATION_TRANSITIONS.check(application.status, ApplicationStatus.SUBMITTED)
@@ -237,7 +239,7 @@ def application_submit(*, actor: User, application: Application) -> Application:
 @transaction.atomic
 def application_withdraw(*, actor: User, application: Application) -> Application:
     """The applicant (any member) or lab staff withdraws; allowed from any non-final state."""
-    application = Application.objects.select_for_update().get(pk=application.pk)
+    application = Application.objects.select_for_update(of=("self",)).get(pk=application.pk)
     if not (is_lab_staff(actor) or is_member_of(actor, application.organisation_id)):
         raise PermissionDenied("only the applicant or lab staff may withdraw an application")
     if hasattr(application, "participation"):

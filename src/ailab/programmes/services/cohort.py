@@ -49,7 +49,9 @@ def milestone_add(
 def check_in_report(*, actor: User, check_in: CheckIn, summary: str) -> CheckIn:
     """A team member reports the month: what, by whom, when (kept; reported once)."""
     check_in = (
-        CheckIn.objects.select_for_update().select_related("participation").get(pk=check_in.pk)
+        CheckIn.objects.select_for_update(of=("self",))
+        .select_related("participation")
+        .get(pk=check_in.pk)
     )
     participation = check_in.participation
     if not (is_member_of(actor, participation.organisation_id) or is_lab_staff(actor)):
@@ -135,7 +137,7 @@ def participation_graduate(
 ) -> Participation:
     """The team graduates and starts a participation in the incubation programme."""
     require_staff(actor, "graduate teams")
-    participation = Participation.objects.select_for_update().get(pk=participation.pk)
+    participation = Participation.objects.select_for_update(of=("self",)).get(pk=participation.pk)
     PARTICIPATION_TRANSITIONS.check(participation.status, ParticipationStatus.GRADUATED)
     programme = _incubation(incubation)
     on = on or timezone.localdate()
@@ -160,7 +162,7 @@ def participation_withdraw(
     """The team leaves (its founders or lab staff); its check-ins stop being due."""
     if not manages_organisation(actor, participation.organisation_id):
         raise PermissionDenied("only the team's founders or lab staff may withdraw it")
-    participation = Participation.objects.select_for_update().get(pk=participation.pk)
+    participation = Participation.objects.select_for_update(of=("self",)).get(pk=participation.pk)
     PARTICIPATION_TRANSITIONS.check(participation.status, ParticipationStatus.WITHDRAWN)
     participation.status = ParticipationStatus.WITHDRAWN
     participation.ended_on = on or timezone.localdate()

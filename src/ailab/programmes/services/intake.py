@@ -172,7 +172,7 @@ def intake_update(
     reviews were made against them.
     """
     require_staff(actor, "change intakes")
-    intake = Intake.objects.select_for_update().get(pk=intake.pk)
+    intake = Intake.objects.select_for_update(of=("self",)).get(pk=intake.pk)
     if title is not None:
         intake.title = require_text(title, field="title", max_length=NAME_MAX)
     if call_text is not None:

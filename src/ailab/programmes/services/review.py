@@ -40,7 +40,7 @@ def _to_under_review(application: Application) -> None:
 def review_assign(*, actor: User, application: Application, reviewer: User) -> ReviewAssignment:
     """Staff assign a reviewer; refused (Conflict) when the reviewer has a conflict of interest."""
     require_staff(actor, "assign reviewers")
-    application = Application.objects.select_for_update().get(pk=application.pk)
+    application = Application.objects.select_for_update(of=("self",)).get(pk=application.pk)
     if application.status not in REVIEWABLE:
         raise InvalidTransition(f"the application is {application.status}", field="application_id")
     reason = conflict_reason(reviewer, application.organisation_id)
@@ -87,7 +87,9 @@ def review_auto_assign(
     if not pool:
         raise ValidationError("no reviewers to assign", field="reviewers")
     apps = list(
-        Application.objects.select_for_update().filter(intake=intake, status__in=REVIEWABLE)
+        Application.objects.select_for_update(of=("self",)).filter(
+            intake=intake, status__in=REVIEWABLE
+        )
     )
     existing = ReviewAssignment.objects.filter(application__intake=intake)
     load = Counter(a.reviewer_id for a in existing)
@@ -166,7 +168,7 @@ def review_submit(
 ) -> Review:
     """The assigned reviewer scores every criterion on its scale; one review, then final."""
     assignment = (
-        ReviewAssignment.objects.select_for_update()
+        ReviewAssignment.objects.select_for_update(of=("self",))
         .select_related("application__intake")
         .get(pk=assignment.pk)
     )

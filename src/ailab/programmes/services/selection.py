@@ -58,7 +58,7 @@ def _move(app: Application, target: str) -> None:
 @transaction.atomic
 def application_shortlist(*, actor: User, application: Application) -> Application:
     require_staff(actor, "shortlist applications")
-    app = Application.objects.select_for_update().get(pk=application.pk)
+    app = Application.objects.select_for_update(of=("self",)).get(pk=application.pk)
     APPLICATION_TRANSITIONS.check(app.status, S.SHORTLISTED)
     app.status = S.SHORTLISTED
     app.save(update_fields=["status", "updated_at"])
@@ -148,14 +148,14 @@ def selection_decide(
     Beyond capacity (ValidationError) or beyond the fund's available cash (QuotaExceeded),
     nothing changes."""
     require_staff(actor, "select applications")
-    intake = Intake.objects.select_for_update().select_related("fund").get(pk=intake.pk)
+    intake = Intake.objects.select_for_update(of=("self",)).select_related("fund").get(pk=intake.pk)
     message = require_text(message, field="message", max_length=5000, blank=True)
     ids = list(accept) + list(waitlist)
     if len(set(ids)) != len(ids):
         raise ValidationError("an application is listed twice", field="accept")
     apps = {
         a.pk: a
-        for a in Application.objects.select_for_update()
+        for a in Application.objects.select_for_update(of=("self",))
         .select_related("organisation", "intake")
         .filter(intake=intake, pk__in=ids)
     }
@@ -174,7 +174,9 @@ def selection_decide(
         _decide(apps[pk], S.WAITLISTED, texts.get(S.WAITLISTED, ""), now, notify)
     rejected: list[int] = []
     if reject_rest:
-        rest = Application.objects.select_for_update().select_related("organisation", "intake")
+        rest = Application.objects.select_for_update(of=("self",)).select_related(
+            "organisation", "intake"
+        )
         for app in rest.filter(intake=intake, status__in=OPEN).exclude(pk__in=ids):
             _decide(app, S.REJECTED, texts.get(S.REJECTED, ""), now, notify)
             rejected.append(app.pk)
@@ -227,7 +229,7 @@ def award_grant(
     allocation over the programme's months, and the participation in the intake's cohort."""
     require_staff(actor, "grant awards")
     app = (
-        Application.objects.select_for_update()
+        Application.objects.select_for_update(of=("self",))
         .select_related("intake__programme", "intake__fund", "organisation")
         .get(pk=application.pk)
     )
