@@ -275,6 +275,10 @@ class Loop:
         return True
 
 
+def _newest_job_id() -> int:
+    return Job.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
 def run_loop(
     *,
     once: bool = False,
@@ -282,13 +286,20 @@ def run_loop(
     stop: threading.Event | None = None,
     owner: str | None = None,
 ) -> None:
-    """Run passes every ``interval`` seconds until ``stop`` is set (or once)."""
+    """Run passes every ``interval`` seconds until ``stop`` is set (or once).
+
+    Between passes it looks every ``AILAB_SCHEDULER_WAKE_MS`` milliseconds (default 50; one
+    indexed query) for a newly submitted job, and if there is one passes at once, so an idle
+    cluster starts a job without waiting out the interval.
+    """
     loop = Loop(owner)
     stop = stop or threading.Event()
+    wake = env_int("AILAB_SCHEDULER_WAKE_MS", 50) / 1000
     log.info("scheduler loop %s: every %.1f s", loop.owner, interval)
     try:
         while not stop.is_set():
             began = time.monotonic()
+            seen = _newest_job_id()
             try:
                 loop.run_pass()
             except Exception:
@@ -299,7 +310,11 @@ def run_loop(
                 close_old_connections()
             if once:
                 break
-            stop.wait(max(0.0, interval - (time.monotonic() - began)))
+            next_pass = began + interval
+            while not stop.is_set() and time.monotonic() < next_pass:
+                if wake > 0 and _newest_job_id() > seen:
+                    break
+                stop.wait(min(wake if wake > 0 else interval, next_pass - time.monotonic()))
     finally:
         for cluster in Cluster.objects.all():
             lease_release(cluster, loop.owner)
