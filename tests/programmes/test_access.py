@@ -372,3 +372,31 @@ def test_other_investor_org_kind_irrelevant(w) -> None:  # type: ignore[no-untyp
     """A startup founder who is also no investor sees no cohorts at all."""
     org = factories.organisation("Gamma", kind=OrganisationKind.STARTUP)
     assert not selectors.cohort_list_visible_to(factories.founder(org)).exists()
+
+
+def test_mentor_sees_no_application(cohort_world) -> None:  # type: ignore[no-untyped-def]
+    """A mentor sees the team's cohort, not its application or reviews."""
+    w = cohort_world
+    with pytest.raises(NotFound):
+        selectors.access_application(w["mentor"], w["app_a"].pk)
+    with pytest.raises(PermissionDenied):
+        selectors.review_list_visible_to(w["mentor"], application=w["app_a"])
+
+
+def test_anonymous_sees_no_cohort_entity(cohort_world) -> None:  # type: ignore[no-untyped-def]
+    """Anonymous visitors get NotAuthenticated for cohorts, participations, check-ins and
+    demo days."""
+    w = cohort_world
+    demo = services.demo_day_schedule(
+        actor=w["staff"], cohort=w["cohort"], held_at=dt.datetime(2025, 8, 20, tzinfo=dt.UTC)
+    )
+    anon = AnonymousUser()
+    for call in (
+        lambda: selectors.access_cohort(anon, w["cohort"].pk),
+        lambda: selectors.access_participation(anon, w["participation"].pk),
+        lambda: selectors.access_check_in(anon, w["check_in"].pk),
+        lambda: selectors.access_demo_day(anon, demo.pk),
+        lambda: selectors.access_review(anon, 1),
+    ):
+        with pytest.raises(NotAuthenticated):
+            call()

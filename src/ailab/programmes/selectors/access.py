@@ -43,6 +43,8 @@ def _require_user(user: User) -> None:
 
 
 def access_programme(user: User, programme_id: int, action: str = VIEW) -> Programme:
+    if action == CHANGE:
+        _require_user(user)
     programme = Programme.objects.filter(pk=programme_id).first()
     if programme is None:
         raise NotFound("no such programme", field="programme_id")
@@ -167,6 +169,7 @@ def review_list_visible_to(user: User, *, application: Application) -> QuerySet[
 
 
 def access_review(user: User, review_id: int) -> Review:
+    _require_user(user)
     review = Review.objects.select_related("assignment__application").filter(pk=review_id).first()
     if review is None:
         raise NotFound("no such review", field="review_id")
@@ -242,10 +245,10 @@ def participation_private_visible(user: User, participation: Participation) -> b
 
 
 def access_check_in(user: User, check_in_id: int, action: str = VIEW) -> CheckIn:
+    _require_user(user)
     check_in = CheckIn.objects.filter(pk=check_in_id).first()
     if check_in is None:
         raise NotFound("no such check-in", field="check_in_id")
-    _require_user(user)
     participation = Participation.objects.get(pk=check_in.participation_id)
     allowed = participation_private_visible(user, participation)
     if action == CHANGE:
