@@ -4,6 +4,7 @@
 #   scripts/slurm-dev-cluster.sh start    # idempotent: installs what is missing, configures, starts
 #   scripts/slurm-dev-cluster.sh stop     # stops the Slurm daemons (and munge, if we started it)
 #   scripts/slurm-dev-cluster.sh status   # exit 0 only when the node is usable and sacctmgr answers
+#   scripts/slurm-dev-cluster.sh reset    # drop the accounting database and saved state; start
 #
 # What it sets up (Debian 12, Slurm 22.05, run as root; works without systemd, e.g. in CI):
 # munge, slurmdbd (MariaDB at 127.0.0.1, its own database and user), slurmctld and slurmd,
@@ -218,7 +219,7 @@ write_config() {
 	done
 }
 
-dbd_answers() { timeout 10 sacctmgr -n -P show cluster format=cluster; }
+dbd_answers() { timeout 5 sacctmgr -n -P show cluster format=cluster; }
 
 start_slurmdbd() {
 	if alive "$RUN/slurmdbd.pid" && dbd_answers >/dev/null 2>&1; then
@@ -261,7 +262,7 @@ start_slurmctld() {
 	wait_for 60 "slurmctld to answer" ctld_answers || die "slurmctld does not answer; see $LOG/slurmctld.log"
 }
 
-node_state() { timeout 10 sinfo -h -N -n "$NODE" -o '%T' 2>/dev/null | head -1; }
+node_state() { timeout 5 sinfo -h -N -n "$NODE" -o '%T' 2>/dev/null | head -1; }
 
 node_usable() {
 	case "$(node_state)" in
@@ -281,7 +282,7 @@ start_slurmd() {
 	fi
 	local i state
 	for ((i = 0; i < 150; i++)); do
-		state=$(node_state)
+		state=$(node_state || true)
 		case "$state" in
 		idle | mixed | allocated | completing) return 0 ;;
 		*drain* | *down* | *fail*)
@@ -308,6 +309,9 @@ cmd_start() {
 	setup_accounts
 	start_slurmctld
 	start_slurmd
+	dbd_answers >/dev/null 2>&1 ||
+		die "slurmdbd stopped answering once slurmctld registered (a corrupt account tree?);" \
+			"see $LOG/slurmdbd.log; \`$0 reset\` starts from a clean database"
 	say "up in $((SECONDS - t0))s: cluster $CLUSTER, node $NODE with 8 GPUs, root account $ROOT_ACCOUNT"
 }
 
@@ -337,8 +341,8 @@ cmd_stop() {
 
 cmd_status() {
 	local ok=0 state
-	state=$(node_state)
-	if node_usable; then
+	state=$(node_state || true)
+	if [[ $state =~ ^(idle|mixed|allocated|completing)$ ]]; then
 		echo "node $NODE: $state"
 	else
 		echo "node $NODE: ${state:-no answer from slurmctld}"
@@ -353,6 +357,15 @@ cmd_status() {
 	return $ok
 }
 
+cmd_reset() {
+	# A clean slate: the accounting database and Slurm's saved state go, then a fresh start.
+	need_root
+	cmd_stop
+	"${DB_ADMIN[@]}" -e "DROP DATABASE IF EXISTS \`$DB_NAME\`" || true
+	rm -rf "$DIR/state"
+	cmd_start
+}
+
 case "${1:-}" in
 start) cmd_start ;;
 stop) cmd_stop ;;
@@ -361,8 +374,9 @@ restart)
 	cmd_stop
 	cmd_start
 	;;
+reset) cmd_reset ;;
 *)
-	echo "usage: $0 start|stop|status|restart" >&2
+	echo "usage: $0 start|stop|status|restart|reset" >&2
 	exit 2
 	;;
 esac

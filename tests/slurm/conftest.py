@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import secrets
+import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -63,7 +64,7 @@ def _whoami() -> str:
 
 
 def _cluster_up() -> bool:
-    if not SCRIPT.exists():
+    if not SCRIPT.exists() or shutil.which("sinfo") is None:
         return False
     try:
         done = subprocess.run(
@@ -93,17 +94,12 @@ def slurm_cluster() -> Iterator[SlurmCluster]:
 
 
 def _remove_tree(cluster: SlurmCluster) -> None:
-    """Best effort: cancel this session's jobs, then remove its accounts."""
-    tool = cluster.sacctmgr()
+    """Best effort: cancel this session's jobs. Its accounts stay (marked by the session
+    root's name): removing accounts while another session works made 22.05's slurmdbd
+    crash, and a few idle accounts cost nothing on a development cluster."""
     try:
-        names = sorted(tool.tree())
-        for name in names:
+        for name in sorted(cluster.sacctmgr().tree()):
             cluster.commands.run(["scancel", "-A", name], ok_codes=(0, 1))
-        for name in [*names, cluster.root]:
-            cluster.commands.run(
-                ["sacctmgr", "-i", "remove", "account", name, f"cluster={cluster.name}"],
-                ok_codes=(0, 1),
-            )
     except Exception:  # cleanup must not hide the tests' own result
         pass
 
