@@ -79,6 +79,7 @@ class Snapshot:
     held: dict[int, str] = field(default_factory=dict)  # job id -> reason it may not start
     runs: dict[int, int] = field(default_factory=dict)  # pending job id -> its run counter
     largest_node: int = 0
+    busy: set[tuple[str, int]] = field(default_factory=set)  # (node, GPU index) held now
 
 
 def _allocation_holds(
@@ -201,6 +202,9 @@ def snapshot(cluster: Cluster, now: dt.datetime, capabilities: frozenset[str]) -
         nodes=nodes,
         held=holds,
         runs={j.pk: j.run for j in pending},
+        busy={
+            (s.node_id, i) for rj in running_rows for s in rj.placement.slots for i in s.gpu_indices
+        },
         largest_node=max((n.gpus for n in nodes.values()), default=0),
     )
 
@@ -297,6 +301,13 @@ def _start(snap: Snapshot, jid: int, d: Start, now: dt.datetime, out: Applied) -
         return
     node = snap.nodes[slots[0].node_id]
     indices = list(slots[0].gpu_indices)
+    if any((node.name, i) in snap.busy for i in indices):
+        # The plan frees these GPUs by preempting their job in this same pass: start once
+        # that job has stopped (a later pass), never on GPUs still in use.
+        Job.objects.filter(pk=jid, status=JobStatus.PENDING).update(
+            reason="reserved: waiting for preempted jobs to release its GPUs"
+        )
+        return
     run = snap.runs[jid]
     n = Job.objects.filter(
         pk=jid, status=JobStatus.PENDING, run=run, cancel_requested=False
