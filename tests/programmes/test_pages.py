@@ -174,3 +174,29 @@ def test_cohort_pages_and_check_in(intake, staff, investor) -> None:  # type: ig
     page = ic.get(f"/cohorts/{p.cohort_id}/").content.decode()
     assert "Demo day" in page
     assert "shipped v1" not in page
+
+
+def test_board_manual_assign_and_graduate_button(intake, staff, reviewer, incubation) -> None:  # type: ignore[no-untyped-def]
+    """Staff assign a reviewer from the board, and graduate a team from the cohort page;
+    a founder may not graduate their own team (403)."""
+    org = factories.organisation("Manual AI")
+    founder = factories.founder(org)
+    app = services.application_create(
+        actor=founder, intake=intake, organisation=org, answers=answers_for(intake)
+    )
+    services.application_submit(actor=founder, application=app)
+    c = _client(staff)
+    r = c.post(
+        f"/intakes/{intake.pk}/pipeline/action/",
+        {"action": "assign", "application_id": app.pk, "reviewer_id": reviewer.pk},
+        HTTP_HX_REQUEST="true",
+    )
+    assert r.status_code == 200
+    assert app.assignments.get().reviewer == reviewer
+    app.refresh_from_db()
+    services.selection_decide(actor=staff, intake=intake, accept=[app.pk])
+    p = services.award_grant(actor=staff, application=app)
+    assert _client(founder).post(f"/participations/{p.pk}/graduate/").status_code == 403
+    assert c.post(f"/participations/{p.pk}/graduate/").status_code == 302
+    p.refresh_from_db()
+    assert p.status == "graduated"

@@ -25,6 +25,11 @@ urlpatterns = [
     path("cohorts/", views_cohorts.cohort_list, name="cohort-list"),
     path("cohorts/<int:cohort_id>/", views_cohorts.cohort_detail, name="cohort-detail"),
     path(
+        "participations/<int:participation_id>/graduate/",
+        views_cohorts.participation_graduate,
+        name="participation-graduate",
+    ),
+    path(
         "check-ins/<int:check_in_id>/report/",
         views_cohorts.check_in_report,
         name="check-in-report",

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from ailab.accounts.models import User
+from ailab.accounts.roles import is_lab_staff
 from ailab.programmes import selectors, services
 
 
@@ -52,6 +53,7 @@ def cohort_detail(request: HttpRequest, cohort_id: int) -> HttpResponse:
         "milestones": cohort.milestones.all(),
         "demo_day": getattr(cohort, "demo_day", None),
         "today": timezone.localdate(),
+        "is_staff": is_lab_staff(user),
     }
     return render(request, "programmes/cohort_detail.html", context)
 
@@ -64,3 +66,14 @@ def check_in_report(request: HttpRequest, check_in_id: int) -> HttpResponse:
     services.check_in_report(actor=user, check_in=check_in, summary=request.POST.get("summary", ""))
     messages.success(request, "Check-in reported.")
     return redirect("cohort-detail", cohort_id=check_in.participation.cohort_id)
+
+
+@login_required
+@require_POST
+def participation_graduate(request: HttpRequest, participation_id: int) -> HttpResponse:
+    """Staff graduate a team into the incubation programme."""
+    user = _user(request)
+    participation = selectors.access_participation(user, participation_id, selectors.CHANGE)
+    services.participation_graduate(actor=user, participation=participation)
+    messages.success(request, f"{participation.organisation.name} graduated to incubation.")
+    return redirect("cohort-detail", cohort_id=participation.cohort_id)

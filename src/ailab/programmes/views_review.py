@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from ailab.accounts.models import Organisation, User
 from ailab.accounts.roles import is_lab_staff
+from ailab.common.errors import ValidationError
 from ailab.common.htmx import render_page_or_fragment
 from ailab.programmes import forms, selectors, services
 from ailab.programmes.models import ApplicationStatus
@@ -63,6 +64,7 @@ def _board_context(request: HttpRequest, intake_id: int) -> dict[str, object]:
         "intake": intake,
         "columns": selectors.pipeline_board(intake=intake),
         "ranking": selectors.intake_ranking(intake=intake),
+        "reviewers": list(selectors.reviewer_pool()),
     }
 
 
@@ -97,6 +99,13 @@ def pipeline_action(request: HttpRequest, intake_id: int) -> HttpResponse:
             f"{len(result.created)} assignments made; "
             f"{len(result.shortfall)} application(s) short of reviewers.",
         )
+    elif action == "assign":
+        reviewer = (
+            selectors.reviewer_pool().filter(pk=forms.int_from(request.POST, "reviewer_id")).first()
+        )
+        if reviewer is None:
+            raise ValidationError("choose a reviewer", field="reviewer_id")
+        services.review_assign(actor=user, application=_app(user, app_id), reviewer=reviewer)
     elif action == "shortlist":
         services.application_shortlist(actor=user, application=_app(user, app_id))
     elif action in (ApplicationStatus.ACCEPTED, ApplicationStatus.WAITLISTED):
