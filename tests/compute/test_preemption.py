@@ -3,6 +3,8 @@ is requeued and runs again; no GPU is ever held by two jobs."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.utils import timezone
 
@@ -41,6 +43,7 @@ def test_a_loan_is_preempted_charged_and_requeued(
         time_limit_s=600,
     )
     drive(loop, lambda: status_of(loan) == JobStatus.RUNNING and bool(loan.external_id))
+    time.sleep(1)
     owed = job_submit(
         actor=lab.member, allocation=guaranteed, command=["sleep", "60"], gpus=2, time_limit_s=600
     )

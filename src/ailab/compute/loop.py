@@ -230,9 +230,9 @@ class Loop:
                 return False
             started = status.started_at or current.started_at or now
             ended = status.ended_at or now
-            seconds = max(round((ended - started).total_seconds()), 0) if status.started_at else 0
-            gpu_seconds = current.gpus * seconds
-            if seconds or status.started_at:
+            ran = max((ended - started).total_seconds(), 0.0) if status.started_at else 0.0
+            gpu_seconds = round(current.gpus * ran)  # GPUs x seconds, rounded once
+            if status.started_at:
                 usage_charge(
                     allocation=current.allocation,
                     gpu_seconds=gpu_seconds,
