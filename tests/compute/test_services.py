@@ -256,3 +256,45 @@ def test_backends_that_schedule_get_jobs_without_the_planner(
     job.refresh_from_db()
     assert job.status == JobStatus.COMPLETED
     assert Usage.objects.get(job=job).gpu_seconds == 80
+
+
+@pytest.mark.django_db(transaction=True)
+def test_scheduling_backend_jobs_that_end_between_polls_or_are_cancelled_while_queued(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job the backend ran entirely between two polls is still recorded and charged; a job
+    cancelled while queued in the backend is withdrawn there too."""
+    from ailab.compute.services import job_cancel
+    from ailab.execution import registry
+
+    monkeypatch.setitem(registry.BACKENDS, "slurm", f"{__name__}:SchedulingBackend")
+    SchedulingBackend.submitted.clear()
+    SchedulingBackend.states.clear()
+    cluster = Cluster.objects.create(name="hpc", backend="slurm")
+    allocation = allocation_grant(
+        actor=lab.staff,
+        organisation=lab.org,
+        name="HPC team",
+        gpu_hours=10,
+        starts_on=timezone.localdate(),
+        ends_on=timezone.localdate(),
+        members=[lab.member],
+        cluster=cluster,
+    )
+    quick, queued = (
+        job_submit(actor=lab.member, allocation=allocation, command=["x"], gpus=1, time_limit_s=60)
+        for _ in range(2)
+    )
+    loop = Loop()
+    loop.run_pass()
+    quick.refresh_from_db()
+    queued.refresh_from_db()
+    SchedulingBackend.states[quick.external_id] = State.COMPLETED
+    loop.run_pass()
+    quick.refresh_from_db()
+    assert quick.status == JobStatus.COMPLETED
+    assert Usage.objects.get(job=quick).gpu_seconds == 10
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        job_cancel(actor=lab.member, job=queued)
+    assert SchedulingBackend.states[queued.external_id] == State.CANCELLED
+    assert Job.objects.get(pk=queued.pk).status == JobStatus.CANCELLED

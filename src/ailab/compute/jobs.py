@@ -174,6 +174,9 @@ def job_cancel(*, actor: User, job: Job) -> Job:
         job.ended_at = timezone.now()
         job.reason = f"cancelled by {actor.email}"
         job.save(update_fields=["status", "ended_at", "reason", "updated_at"])
+        if job.external_id:  # queued in a backend that schedules (Slurm): withdraw it there
+            backend_name, external_id = job.cluster.backend, job.external_id
+            transaction.on_commit(lambda: _backend_cancel(backend_name, external_id))
         return job
     job.cancel_requested = True
     job.reason = f"cancelling (requested by {actor.email})"

@@ -51,6 +51,8 @@ from ailab.execution.registry import get_backend
 
 log = logging.getLogger(__name__)
 
+STATE_REFRESH_S = 30.0  # dates change slowly; charges refresh an allocation's state at once
+
 FINAL = {
     State.COMPLETED: JobStatus.COMPLETED,
     State.FAILED: JobStatus.FAILED,
@@ -117,6 +119,7 @@ class Loop:
         self.owner = owner or new_owner()
         self.backends: dict[str, Backend] = {}
         self.synced: set[int] = set()
+        self.states_refreshed = 0.0
 
     def backend(self, cluster: Cluster) -> Backend:
         if cluster.backend not in self.backends:
@@ -126,7 +129,9 @@ class Loop:
     def run_pass(self, now: dt.datetime | None = None) -> PassReport:
         report = PassReport()
         cluster_default()
-        allocation_refresh_states()
+        if time.monotonic() - self.states_refreshed > STATE_REFRESH_S:
+            allocation_refresh_states()
+            self.states_refreshed = time.monotonic()
         for cluster in Cluster.objects.all():
             if not lease_acquire(cluster, self.owner, timezone.now()):
                 report.skipped_clusters.append(cluster.name)
@@ -204,6 +209,9 @@ class Loop:
             if status is None:
                 continue
             if status.state.finished:
+                if job.status == JobStatus.PENDING:  # a scheduling backend ran it between polls
+                    self._mark_running(job, status)
+                    job.refresh_from_db()
                 if self.finish(job, status):
                     finished.append(job.pk)
             elif status.state == State.RUNNING and job.status == JobStatus.PENDING:
