@@ -268,3 +268,15 @@ def test_award_rolls_back_when_compute_refuses(make_intake, staff, monkeypatch) 
     assert LedgerEntry.objects.count() == entries
     assert not Participation.objects.exists()
     assert not Cohort.objects.exists()
+
+
+def test_rejecting_needs_no_cash(make_intake, staff) -> None:  # type: ignore[no-untyped-def]
+    """With the fund spent, staff can still waitlist and reject: only acceptances cost."""
+    fund = factories.fund(staff, "100000")
+    intake = make_intake(fund=fund)
+    ids = _under_review(intake, 3)
+    services.selection_decide(actor=staff, intake=intake, accept=ids[:1])
+    result = services.selection_decide(
+        actor=staff, intake=intake, accept=[], waitlist=ids[1:2], reject_rest=True
+    )
+    assert result == {"accepted": [], "waitlisted": [ids[1]], "rejected": [ids[2]]}

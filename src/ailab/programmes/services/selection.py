@@ -96,6 +96,8 @@ def award_cost(intake: Intake) -> Decimal:
 
 
 def _check_capacity_and_cash(intake: Intake, new: int) -> None:
+    if new == 0:
+        return  # waitlisting and rejecting need neither a place nor cash
     accepted = Application.objects.filter(intake=intake, status=S.ACCEPTED)
     if accepted.count() + new > intake.capacity_max:
         raise ValidationError(
