@@ -177,7 +177,7 @@ class SlurmBackend:
         args = [
             "sbatch",
             "--parsable",
-            f"--job-name={spec.name or f'ailab-{spec.job_id}'}",
+            f"--job-name={job_name(spec)}",
             f"--comment={self.comment(spec.job_id)}",
             f"--time={_time_limit(spec.time_limit_s)}",
             "--nodes=1",
@@ -210,7 +210,7 @@ class SlurmBackend:
     def submit(self, spec: JobSpec) -> str:
         if spec.job_id in self._known:
             return self._known[spec.job_id]
-        existing = self.find(spec.job_id, account=spec.account)
+        existing = self.find(spec.job_id, account=spec.account, name=job_name(spec))
         if existing:
             self._known[spec.job_id] = existing
             return existing
@@ -238,9 +238,9 @@ class SlurmBackend:
         rest = comment.removeprefix(prefix)
         return "" if not self.instance and ":" in rest else rest
 
-    def find(self, job_id: str, *, account: str = "") -> str | None:
+    def find(self, job_id: str, *, account: str = "", name: str = "") -> str | None:
         """The Slurm id of the newest job this installation submitted for ``job_id`` (under
-        ``account``, when given), if Slurm knows one."""
+        ``account`` and named ``name``, when given), if Slurm knows one."""
         comment = self.comment(job_id)
 
         def ours(job: Mapping[str, Any], text: str) -> bool:
@@ -251,7 +251,11 @@ class SlurmBackend:
         if not hits:
             hits = [
                 j
-                for j in self._sacct(["-a", "-S", f"now-{self.lookback_days}days"])
+                for j in self._sacct(
+                    ["-a", "-X", "-S", f"now-{self.lookback_days}days"]
+                    + ([f"--account={account}"] if account else [])
+                    + ([f"--name={name}"] if name else [])
+                )
                 if ours(j, _sacct_comment(j))
             ]
         if not hits:
@@ -405,6 +409,10 @@ class FinishedJob:
     @property
     def gpu_seconds(self) -> int:
         return self.gpus * max(0, self.elapsed_s)
+
+
+def job_name(spec: JobSpec) -> str:
+    return spec.name or f"ailab-{spec.job_id}"
 
 
 def _whoami() -> str:
