@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from ailab.common.errors import InvalidTransition, QuotaExceeded, ValidationError
+from ailab.fund import services as fund_services
 from ailab.fund.models import LedgerEntry
 from ailab.programmes import services
 from ailab.programmes.models import (
@@ -276,6 +277,15 @@ def test_rejecting_needs_no_cash(make_intake, staff) -> None:  # type: ignore[no
     intake = make_intake(fund=fund)
     ids = _under_review(intake, 3)
     services.selection_decide(actor=staff, intake=intake, accept=ids[:1])
+    # Cash drops below what the accepted (unpaid) award needs.
+    fund_services.investment_record(
+        actor=staff,
+        fund=fund,
+        organisation=factories.organisation(),
+        amount="50000",
+        equity_pct="5",
+        on=dt.date(2025, 1, 1),
+    )
     result = services.selection_decide(
         actor=staff, intake=intake, accept=[], waitlist=ids[1:2], reject_rest=True
     )
