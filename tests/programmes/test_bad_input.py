@@ -290,3 +290,21 @@ def test_rejecting_needs_no_cash(make_intake, staff) -> None:  # type: ignore[no
         actor=staff, intake=intake, accept=[], waitlist=ids[1:2], reject_rest=True
     )
     assert result == {"accepted": [], "waitlisted": [ids[1]], "rejected": [ids[2]]}
+
+
+def test_refused_selection_mails_no_one(  # type: ignore[no-untyped-def]
+    make_intake, staff, django_capture_on_commit_callbacks, mailoutbox
+):
+    """Decisions are mailed after commit: a refused selection sends nothing, a good one
+    mails each decided applicant once the transaction commits."""
+    fund = factories.fund(staff, "100000")
+    intake = make_intake(fund=fund)
+    ids = _under_review(intake, 2)
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(QuotaExceeded):
+        services.selection_decide(actor=staff, intake=intake, accept=ids)
+    assert mailoutbox == []
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        services.selection_decide(actor=staff, intake=intake, accept=ids[:1], reject_rest=True)
+    assert len(callbacks) == 2
+    assert len(mailoutbox) == 2
+    assert "selected" in mailoutbox[0].body
