@@ -155,7 +155,7 @@ write_config() {
 		GresTypes=gpu
 		DefMemPerCPU=1024
 		SchedulerType=sched/backfill
-		SchedulerParameters=sched_min_interval=100000
+		SchedulerParameters=sched_min_interval=0
 		PriorityType=priority/multifactor
 		PriorityWeightFairshare=10000
 		PriorityWeightAge=100
