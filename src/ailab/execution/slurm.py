@@ -115,6 +115,7 @@ class SlurmBackend:
         lookback_days: int = DEFAULT_LOOKBACK_DAYS,
         submit_as_user: bool = False,
         instance: str = "",
+        log_dir: str = "",
         runner: Runner | None = None,
         slurm_conf: str | None = None,
     ) -> None:
@@ -122,6 +123,9 @@ class SlurmBackend:
         # Two ailab installations (or a test database) on one Slurm cluster reuse job ids:
         # the instance name keeps their comments apart.
         self.instance = instance
+        # Where jobs without their own output paths write (and run, without a workdir);
+        # on a real cluster, a directory every node sees.
+        self.log_dir = log_dir
         self.partition = partition
         self.lookback_days = lookback_days
         self.submit_as_user = submit_as_user
@@ -133,8 +137,8 @@ class SlurmBackend:
         """Configured by ``AILAB_SLURM_CLUSTER``, ``AILAB_SLURM_PARTITION``,
         ``AILAB_SLURM_TIMEOUT`` (seconds per command), ``AILAB_SLURM_SUBMIT_AS_USER`` (1: run
         ``sbatch`` as the job's user through ``runuser``; needs root),
-        ``AILAB_SLURM_INSTANCE`` (this installation's name in job comments) and
-        ``SLURM_CONF``."""
+        ``AILAB_SLURM_INSTANCE`` (this installation's name in job comments),
+        ``AILAB_SLURM_LOG_DIR`` (default ``$AILAB_DATA_DIR/slurm``) and ``SLURM_CONF``."""
         env = os.environ if environ is None else environ
         return cls(
             cluster=env.get("AILAB_SLURM_CLUSTER", ""),
@@ -142,6 +146,8 @@ class SlurmBackend:
             timeout_s=float(env.get("AILAB_SLURM_TIMEOUT", DEFAULT_TIMEOUT_S)),
             submit_as_user=env.get("AILAB_SLURM_SUBMIT_AS_USER", "") in ("1", "true", "yes"),
             instance=env.get("AILAB_SLURM_INSTANCE", ""),
+            log_dir=env.get("AILAB_SLURM_LOG_DIR", "")
+            or (os.path.join(env["AILAB_DATA_DIR"], "slurm") if env.get("AILAB_DATA_DIR") else ""),
             slurm_conf=env.get("SLURM_CONF") or None,
         )
 
@@ -195,10 +201,10 @@ class SlurmBackend:
             args.append(f"--account={spec.account}")
         if self.partition:
             args.append(f"--partition={self.partition}")
-        if spec.workdir:
-            args.append(f"--chdir={spec.workdir}")
-        if spec.stdout_path:
-            args.append(f"--output={spec.stdout_path}")
+        # Never Slurm's default (slurm-<id>.out in whatever directory ailab runs in).
+        args.append(f"--chdir={spec.workdir or self.log_dir or '/tmp'}")
+        default_out = os.path.join(self.log_dir or "/tmp", "slurm-%j.out")
+        args.append(f"--output={spec.stdout_path or default_out}")
         if spec.stderr_path:
             args.append(f"--error={spec.stderr_path}")
         # ailab names users by email; their Unix user is the local part.
@@ -214,6 +220,8 @@ class SlurmBackend:
         if existing:
             self._known[spec.job_id] = existing
             return existing
+        if self.log_dir:
+            os.makedirs(self.log_dir, exist_ok=True)
         done = self.commands.run(self.sbatch_args(spec), stdin=batch_script(spec))
         # --parsable prints "<jobid>" or "<jobid>;<cluster>"
         external_id = done.stdout.strip().split(";")[0]
@@ -375,7 +383,7 @@ class SlurmBackend:
 
     def cancel(self, external_id: str) -> None:
         if not external_id.isdigit():
-            raise BackendError(f"scancel: {external_id!r} is not a Slurm job id")
+            return  # not a Slurm job id: Slurm has no such job to cancel
         done = self.commands.run(["scancel", *self._cluster_args(), external_id], ok_codes=(0, 1))
         if done.returncode != 0:
             text = done.stderr.lower()
