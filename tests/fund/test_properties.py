@@ -64,7 +64,8 @@ def _apply(staff, fund, op, amount, pick, day):  # type: ignore[no-untyped-def]
 @given(ops=ops)
 def test_balances_equal_ledger_sums(staff, ops) -> None:  # type: ignore[no-untyped-def]
     """Whatever operations succeed or are refused, available = signed sum of entries,
-    committed/deployed/realised = sums of their kinds, and available never goes negative."""
+    committed/deployed/realised = sums of their kinds, available never goes negative, and the
+    bulk unrealised value equals the per-holding marks (or cost) summed."""
     fund = factories.fund(staff, "300000", on=dt.date(2024, 1, 1))
     for i, (op, amount, pick) in enumerate(ops):
         before = LedgerEntry.objects.filter(fund=fund).count()
@@ -87,3 +88,7 @@ def test_balances_equal_ledger_sums(staff, ops) -> None:  # type: ignore[no-unty
         assert b.available == b.committed - b.deployed + b.realised
         assert b.available >= 0
         assert b.recycled <= b.realised
+        per_holding = sum(
+            (selectors.holding_value(h) for h in Holding.objects.filter(fund=fund)), Decimal(0)
+        )
+        assert b.unrealised == per_holding

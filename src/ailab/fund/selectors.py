@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
@@ -121,6 +122,35 @@ def holding_value(holding: Holding, as_of: dt.date | None = None) -> Decimal:
     return mark.value if mark else holding_cost(holding)
 
 
+def _unrealised(fund: Fund, as_of: dt.date | None) -> Decimal:
+    """Sum of ``holding_value`` over the fund's holdings, in three queries whatever their
+    number (the latest mark on or before ``as_of``, else cost; closed ones count zero)."""
+    holdings = Holding.objects.filter(fund=fund)
+    entries = LedgerEntry.objects.filter(fund=fund, kind__in=DEPLOYING, holding__isnull=False)
+    marks = Valuation.objects.filter(holding__fund=fund)
+    if as_of is not None:
+        holdings = holdings.filter(invested_on__lte=as_of)
+        entries = entries.filter(occurred_on__lte=as_of)
+        marks = marks.filter(as_of__lte=as_of)
+    cost: dict[int, Decimal] = {
+        hid: total or ZERO
+        for hid, total in entries.values_list("holding_id").annotate(s=Sum("amount"))
+    }
+    latest: dict[int, Decimal] = {}
+    for holding_id, value in marks.order_by("holding_id", "as_of").values_list(
+        "holding_id", "value"
+    ):
+        latest[holding_id] = value
+    total = ZERO
+    for h in holdings.only("pk", "status", "closed_on"):
+        closed = h.status != HoldingStatus.ACTIVE and (
+            as_of is None or (h.closed_on is not None and h.closed_on <= as_of)
+        )
+        if not closed:
+            total += latest.get(h.pk, cost.get(h.pk, ZERO))
+    return total
+
+
 @dataclass(frozen=True)
 class FundBalances:
     currency: str
@@ -149,10 +179,7 @@ def fund_balances(*, fund: Fund, as_of: dt.date | None = None) -> FundBalances:
     deployed = sum((sums[k] for k in DEPLOYING), ZERO)
     realised = sum((sums[k] for k in REALISING), ZERO)
     available = sum((sums[k] * CASH_SIGN[k] for k in EntryKind.values), ZERO)
-    holdings = Holding.objects.filter(fund=fund)
-    if as_of is not None:
-        holdings = holdings.filter(invested_on__lte=as_of)
-    unrealised = sum((holding_value(h, as_of) for h in holdings), ZERO)
+    unrealised = _unrealised(fund, as_of)
     recycled = quantise(min(realised, max(ZERO, deployed - committed)))
     moic = ((realised + unrealised) / deployed).quantize(Decimal("0.01")) if deployed > 0 else None
     return FundBalances(
@@ -271,6 +298,24 @@ def holding_rows(*, fund: Fund) -> list[HoldingRow]:
         realised = h.entries.filter(kind__in=REALISING).aggregate(s=Sum("amount"))["s"] or ZERO
         rows.append(HoldingRow(h, holding_cost(h), holding_value(h), realised))
     return rows
+
+
+def equity_holders_by_organisation(*, organisation_ids: Iterable[int]) -> dict[int, set[int]]:
+    """For many startups at once: startup id -> the limited partners holding equity in it
+    through a fund (two queries)."""
+    held = Holding.objects.filter(
+        organisation_id__in=list(organisation_ids), status=HoldingStatus.ACTIVE
+    ).values_list("organisation_id", "fund_id")
+    fund_ids = {f for _, f in held}
+    partners: dict[int, set[int]] = {}
+    for fund_id, lp in LedgerEntry.objects.filter(
+        fund_id__in=fund_ids, kind=EntryKind.COMMITMENT, counterparty__isnull=False
+    ).values_list("fund_id", "counterparty_id"):
+        partners.setdefault(fund_id, set()).add(lp)
+    out: dict[int, set[int]] = {}
+    for org_id, fund_id in held:
+        out.setdefault(org_id, set()).update(partners.get(fund_id, set()))
+    return out
 
 
 def equity_holder_organisation_ids(*, organisation_id: int) -> set[int]:

@@ -42,10 +42,8 @@ def conflict_map(
         reviewer_id__in=reviewer_ids, organisation_id__in=org_ids
     ).values_list("reviewer_id", "organisation_id", "reason"):
         conflicts.setdefault((uid, oid), f"declared ({reason})")
-    for oid in org_ids:
-        holders = fund_selectors.equity_holder_organisation_ids(organisation_id=oid)
-        if not holders:
-            continue
+    holders_of = fund_selectors.equity_holders_by_organisation(organisation_ids=org_ids)
+    for oid, holders in holders_of.items():
         for uid in reviewer_ids:
             if member_of.get(uid, set()) & holders:
                 conflicts.setdefault((uid, oid), "holds equity in the applicant through the fund")
