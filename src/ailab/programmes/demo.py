@@ -120,6 +120,8 @@ PLANS = [
     ),
 ]
 EXIT = ("MedSight", Decimal("650000"), dt.date(2026, 2, 16))
+MARKS = [("VisionLoop", Decimal("450000")), ("Typhoon Forecasting", Decimal("250000"))]
+WRITE_OFF = ("Peak Speech", dt.date(2026, 9, 30))
 
 
 def _programmes(ctx: Any) -> tuple[Programme, Programme]:
@@ -365,6 +367,30 @@ def _graduate_and_exit(ctx: Any, intake: Intake, incubation: Programme) -> None:
         ctx.say(f"exit: {holding.organisation.name} for US${proceeds:,}; proceeds recycled")
 
 
+def _marks_and_write_off(ctx: Any) -> None:
+    """Later rounds mark two holdings up; one startup shuts down and is written off."""
+    fund = fund_selectors.fund_by_name(FUND_NAME)
+    if fund is None:
+        return
+    held = {r.holding.organisation.name: r.holding for r in fund_selectors.holding_rows(fund=fund)}
+    for name, value in MARKS:
+        holding = held.get(name)
+        if holding is not None and holding.status == "active":
+            fund_services.valuation_mark(
+                actor=ctx.staff,
+                holding=holding,
+                value=value,
+                as_of=dt.date(2026, 6, 30),
+                note="Seed+ round",
+            )
+    name, on = WRITE_OFF
+    holding = held.get(name)
+    if holding is not None and holding.status == "active":
+        fund_services.write_off_record(
+            actor=ctx.staff, holding=holding, on=on, memo=f"{name} wound down"
+        )
+
+
 def _open_call(ctx: Any, programme: Programme) -> None:
     title = "Accelerator 2027 Spring"
     if selectors.intake_list_public().filter(title=title).exists():
@@ -434,6 +460,7 @@ def _build(ctx: Any) -> dict[str, Any]:
             intake = selectors.intake_list_public().get(title=plan.title)
         if n == 0:
             _graduate_and_exit(ctx, intake, incubation)
+    _marks_and_write_off(ctx)
     _open_call(ctx, accelerator)
     past = [selectors.intake_list_public().get(title=p.title) for p in PLANS]
     allocations = [p.allocation_id for p in Participation.objects.filter(allocation__isnull=False)]
