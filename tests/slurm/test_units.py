@@ -193,3 +193,20 @@ def test_diff_is_empty_when_in_step_and_names_every_difference() -> None:
         ("add_account", "a"),
         ("add_users", "a"),
     ]
+
+
+def test_a_job_cancelled_while_pending_never_started() -> None:
+    """sacct gives such a job start == end and "None assigned": no start time, no node."""
+    job = {
+        "job_id": 10,
+        "state": {"current": "CANCELLED", "reason": "None"},
+        "time": {"start": 1_700_000_000, "end": 1_700_000_000, "elapsed": 0},
+        "exit_code": {"status": "SUCCESS", "return_code": 0},
+        "tres": {"allocated": []},
+        "nodes": "None assigned",
+    }
+    status = status_from_sacct(job)
+    assert status.state is State.CANCELLED
+    assert status.started_at is None
+    assert status.node is None
+    assert status.ended_at is not None

@@ -445,15 +445,17 @@ def status_from_squeue(job: Mapping[str, Any]) -> Status:
     exit_code = _exit_code_from_squeue(job.get("exit_code")) if state.finished else None
     if state is State.FAILED and not reason and exit_code is not None:
         reason = f"exit {exit_code}"
+    node = str(job.get("nodes") or "")
+    never_ran = state is State.PENDING or not node  # e.g. cancelled while pending
     return Status(
         external_id=str(job.get("job_id")),
         state=state,
         reason=reason,
-        started_at=_utc(job.get("start_time")) if state is not State.PENDING else None,
+        started_at=None if never_ran else _utc(job.get("start_time")),
         ended_at=_utc(job.get("end_time")) if state.finished else None,
         exit_code=exit_code,
         gpus=gpus_from_tres(str(job.get("tres_alloc_str") or job.get("tres_req_str") or "")),
-        node=str(job.get("nodes") or "") or None,
+        node=None if never_ran else node,
     )
 
 
@@ -468,13 +470,16 @@ def status_from_sacct(job: Mapping[str, Any]) -> Status:
     if state is State.FAILED and not reason and exit_code is not None:
         reason = f"exit {exit_code}"
     tres = _dict(job.get("tres"))
+    node = str(job.get("nodes") or "")
+    # A job cancelled while pending: sacct says "None assigned" and start == end.
+    never_ran = state is State.PENDING or node in ("", "None assigned")
     return Status(
         external_id=str(job.get("job_id")),
         state=state,
         reason=reason,
-        started_at=_utc(times.get("start")) if state is not State.PENDING else None,
+        started_at=None if never_ran else _utc(times.get("start")),
         ended_at=_utc(times.get("end")) if state.finished else None,
         exit_code=exit_code,
         gpus=gpus_from_sacct_tres(tres.get("allocated")),
-        node=str(job.get("nodes") or "") or None,
+        node=None if never_ran else node,
     )
