@@ -60,7 +60,10 @@ STATE_REASONS: Mapping[str, str] = {
 
 # Pending reasons that say the allocation cannot run this job now, in words users read.
 PENDING_REASONS: Mapping[str, str] = {
-    "AssocGrpGRESMinutes": "the allocation's GPU-time budget in Slurm is used up",
+    "AssocGrpGRESMinutes": (
+        "the allocation's remaining GPU-time budget in Slurm cannot cover this job "
+        "(GPUs x time limit)"
+    ),
     "AssocGrpGRESRunMinutes": "the allocation's running jobs would exceed its GPU-time budget",
     "AssocGrpGRES": "the allocation's GPU limit is reached",
     "AssocMaxGRESPerJob": "the job asks for more GPUs than the allocation allows per job",
