@@ -25,8 +25,10 @@ TEST_USERS=(ailab-alice ailab-bob ailab-carol)
 DB_NAME=slurm_acct_ailab
 DB_USER=ailab_slurm
 DB_PASS=${AILAB_SLURM_DB_PASSWORD:-ailab_slurm_dev}
-# How to reach MariaDB as an administrator (to create the accounting database and user).
-read -r -a DB_ADMIN <<<"${AILAB_SLURM_DB_ADMIN:-mysql -h127.0.0.1 -P3306 -uroot}"
+# How to reach MariaDB as an administrator (to create the accounting database and user):
+# AILAB_SLURM_DB_ADMIN, else root over TCP without a password, else root over the socket
+# (a freshly installed Debian MariaDB authenticates root by unix_socket).
+DB_ADMIN=()
 ETC=$DIR/etc
 RUN=$DIR/run
 LOG=$DIR/log
@@ -55,7 +57,21 @@ wait_for() { # wait_for SECONDS DESCRIPTION CMD...
 	return 1
 }
 
-db_answers() { "${DB_ADMIN[@]}" -e 'select 1' >/dev/null 2>&1; }
+db_answers() { mysqladmin -h127.0.0.1 -P3306 ping >/dev/null 2>&1; }
+
+choose_db_admin() {
+	local candidate
+	local -a argv
+	for candidate in "${AILAB_SLURM_DB_ADMIN:-}" "mysql -h127.0.0.1 -P3306 -uroot" "mysql -uroot"; do
+		[[ -n $candidate ]] || continue
+		read -r -a argv <<<"$candidate"
+		if "${argv[@]}" -e 'select 1' >/dev/null 2>&1; then
+			DB_ADMIN=("${argv[@]}")
+			return 0
+		fi
+	done
+	die "cannot reach MariaDB as an administrator; set AILAB_SLURM_DB_ADMIN (e.g. 'mysql -uroot -psecret')"
+}
 
 install_packages() {
 	local missing=()
@@ -302,6 +318,7 @@ cmd_start() {
 	install_packages
 	mkdir -p "$DIR" "$RUN" "$LOG"
 	start_mariadb
+	choose_db_admin
 	setup_database
 	start_munge
 	write_config
@@ -361,6 +378,7 @@ cmd_reset() {
 	# A clean slate: the accounting database and Slurm's saved state go, then a fresh start.
 	need_root
 	cmd_stop
+	choose_db_admin
 	"${DB_ADMIN[@]}" -e "DROP DATABASE IF EXISTS \`$DB_NAME\`" || true
 	rm -rf "$DIR/state"
 	cmd_start
