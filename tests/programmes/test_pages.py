@@ -113,7 +113,9 @@ def test_pipeline_board_is_staff_only_and_htmx(intake, staff, reviewer) -> None:
     )
     services.application_submit(actor=founder, application=app)
     c = _client(staff)
-    assert "Auto-assign" in c.get(f"/intakes/{intake.pk}/pipeline/").content.decode()
+    board = c.get(f"/intakes/{intake.pk}/pipeline/").content.decode()
+    assert "Auto-assign" in board
+    assert "pays for 10 more award(s)" in board  # US$1,000,000 / US$100,000
     r = c.post(
         f"/intakes/{intake.pk}/pipeline/action/",
         {"action": "auto_assign", "per_application": "1", "max_per_reviewer": "5"},

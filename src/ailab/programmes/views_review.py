@@ -65,6 +65,8 @@ def _board_context(request: HttpRequest, intake_id: int) -> dict[str, object]:
         "columns": selectors.pipeline_board(intake=intake),
         "ranking": selectors.intake_ranking(intake=intake),
         "reviewers": list(selectors.reviewer_pool()),
+        "fundable": selectors.intake_fundable(intake=intake),
+        "accepted": intake.applications.filter(status=ApplicationStatus.ACCEPTED).count(),
     }
 
 

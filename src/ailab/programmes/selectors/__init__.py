@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from ailab.accounts.models import User
+from ailab.fund import selectors as fund_selectors
 from ailab.programmes.models import Application, ApplicationStatus, Intake, Programme
 from ailab.programmes.selectors.access import (
     CHANGE,
@@ -52,6 +53,7 @@ __all__ = [
     "conflict_map",
     "conflict_reason",
     "home_panel",
+    "intake_fundable",
     "intake_list_open",
     "intake_list_public",
     "intake_ranking",
@@ -75,6 +77,19 @@ def intake_list_public() -> QuerySet[Intake]:
 def intake_list_open() -> QuerySet[Intake]:
     now = timezone.now()
     return intake_list_public().filter(opens_at__lte=now, closes_at__gt=now).order_by("closes_at")
+
+
+def intake_fundable(*, intake: Intake) -> int | None:
+    """How many of this intake's awards the fund's available cash pays for now (None when
+    the intake has no funding)."""
+    if intake.fund is None or intake.funding_amount <= 0:
+        return None
+    return fund_selectors.fund_projection(
+        fund=intake.fund,
+        award_amount=intake.funding_amount,
+        award_currency=intake.funding_currency,
+        fx_rate=intake.funding_fx_rate,
+    )
 
 
 def pipeline_board(*, intake: Intake) -> list[dict[str, Any]]:
