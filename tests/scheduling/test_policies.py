@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ailab.scheduling.model import Capability, Mode
+from ailab.scheduling.policies.ailab import Ailab
 from ailab.scheduling.policies.las import Las
 from ailab.scheduling.simulator import simulate
 
@@ -175,3 +176,16 @@ def test_job_larger_than_its_partition_is_rejected(policy: str) -> None:
     res = simulate(wl, policy)
     assert res.rejected == ("big",)
     assert [r.job_id for r in res.records] == ["ok"]
+
+
+def test_ailab_demotes_jobs_that_ran_long() -> None:
+    """Partitioned, one 1-GPU node, demotion after 10 GPU-seconds.
+
+    A(t=0, 100 s) runs alone and crosses the threshold at t=10. B(t=50, 10 s) is new (level 0)
+    and may preempt its own tenant's demoted job: A stops at 50 (owes 50 + 7 s), B runs 50-60,
+    A resumes at 60 and ends at 117.
+    """
+    wl = workload([job("A", 1, 0, 100), job("B", 1, 50, 10)], [(1, "a")])
+    r = by_id(simulate(wl, Ailab(threshold=10.0)))
+    assert (r["B"].first_start, r["B"].end) == (50, 60)
+    assert (r["A"].end, r["A"].preemptions) == (117, 1)

@@ -4,16 +4,21 @@ Assumes: each tenant's ``quota_gpus`` is what it is guaranteed (in shared mode t
 to at most the pool); run times are unknown, so it orders jobs by an estimate learned online
 (:class:`RuntimeEstimator`, never the true duration) and lets a job's age raise it.
 
-Within a tenant, jobs are served in order of GPUs x estimated run time (qssf-like), shortest
-service first, ties by submission time. A pass:
+Within a tenant, jobs are served in order of (level, GPUs x estimated run time, submission):
+qssf-like, shortest estimated service first. The level is Tiresias' two-queue discretised
+least attained service: 0 while a job has received less than ``threshold`` GPU-seconds, 1
+after; a running job that crosses the threshold is demoted and its own tenant's level-0 jobs
+may preempt it (heavy-tailed run times make a job that has run long likely to run longer). A
+pass:
 
 1. Guarantees: tenants furthest below their quota first; each starts its jobs in order while
    they fit in its quota. A job that fits the quota but not the free GPUs reclaims lent GPUs:
    jobs of tenants above their quota that were started as loans are preempted (they keep their
    progress and pay a checkpoint cost), on the node(s) where that frees enough with the least
-   preemption. Without ``Capability.PREEMPT`` nothing is reclaimed; the job waits.
+   preemption; a level-0 job may also preempt its own tenant's demoted jobs, counting their
+   GPUs as its tenant's to give. Without ``Capability.PREEMPT`` nothing is reclaimed.
 2. Lending and backfill: the remaining jobs of every tenant, in one global order of
-   (GPUs x estimate) / (1 + age / ``age_scale``), start wherever they fit now (no head
+   (level, (GPUs x estimate) / (1 + age / 1 h)), start wherever they fit now (no head
    blocking); a job started beyond its tenant's quota is a loan and can be reclaimed.
 """
 
@@ -26,43 +31,82 @@ from ailab.scheduling.board import Board, Pool
 from ailab.scheduling.estimate import RuntimeEstimator
 from ailab.scheduling.policies.base import Policy, Scheduler
 
-Entry = tuple[float, float, int]
+# (level, GPUs x estimate, submission time, job)
+Entry = tuple[int, float, float, int]
 
 
 class _Ailab(Scheduler):
-    def __init__(self, board: Board, *, preempt: bool, scan_limit: int) -> None:
+    def __init__(self, board: Board, *, preempt: bool, policy: Ailab) -> None:
         super().__init__(board, preempt=preempt)
         self.estimator = RuntimeEstimator()
-        self.scan_limit = scan_limit
+        self.scan_limit = policy.scan_limit
+        self.threshold = policy.threshold
         self.queues: list[list[Entry]] = [[] for _ in board.tenant_ids]
         self.loans: set[int] = set()
         self.on_node: list[set[int]] = [set() for _ in board.node_ids]
+        self.demoted: set[int] = set()
+        self.demoted_held = [0] * len(board.tenant_ids)
+        # (time the job's service crosses the threshold, job, its start time then)
+        self.timers: list[tuple[float, int, float]] = []
 
     # bookkeeping ----------------------------------------------------------
 
-    def enqueue(self, j: int, now: float) -> None:
+    def _entry(self, j: int) -> Entry:
         b = self.board
         job = b.jobs[j]
         est = job.estimate if job.estimate is not None else self.estimator.predict(job)
-        heapq.heappush(self.queues[b.tenant[j]], (b.gpus[j] * est, b.submit[j], j))
+        level = 0 if b.attained[j] < self.threshold else 1
+        return (level, b.gpus[j] * est, b.submit[j], j)
+
+    def enqueue(self, j: int, now: float) -> None:
+        heapq.heappush(self.queues[self.board.tenant[j]], self._entry(j))
 
     def enqueue_all(self, jobs: list[int], now: float) -> None:
-        b = self.board
         for j in jobs:
-            job = b.jobs[j]
-            est = job.estimate if job.estimate is not None else self.estimator.predict(job)
-            self.queues[b.tenant[j]].append((b.gpus[j] * est, b.submit[j], j))
+            self.queues[self.board.tenant[j]].append(self._entry(j))
         for q in self.queues:
             heapq.heapify(q)
 
     def _placed(self, j: int) -> None:
-        for n, _, _ in self.board.place[j] or ():
+        b = self.board
+        for n, _, _ in b.place[j] or ():
             self.on_node[n].add(j)
+        left = self.threshold - b.attained[j]
+        if left > 0:
+            heapq.heappush(self.timers, (b.start[j] + left / b.gpus[j], j, b.start[j]))
+        else:
+            self._demote(j)
+
+    def _demote(self, j: int) -> None:
+        if j not in self.demoted:
+            self.demoted.add(j)
+            self.demoted_held[self.board.tenant[j]] += self.board.gpus[j]
 
     def _unplaced(self, j: int) -> None:
         for n, _, _ in self.board.place[j] or ():
             self.on_node[n].discard(j)
         self.loans.discard(j)
+        if j in self.demoted:
+            self.demoted.discard(j)
+            self.demoted_held[self.board.tenant[j]] -= self.board.gpus[j]
+
+    def _expire_timers(self, now: float) -> None:
+        b = self.board
+        timers = self.timers
+        while timers and timers[0][0] <= now:
+            _, j, began = heapq.heappop(timers)
+            if j in self.running and b.start[j] == began:
+                self._demote(j)
+                self.dirty.add(b.tenant_pool[b.tenant[j]])
+
+    def next_wakeup(self, now: float) -> float:
+        b = self.board
+        timers = self.timers
+        while timers and not (
+            timers[0][1] in self.running and b.start[timers[0][1]] == timers[0][2]
+        ):
+            heapq.heappop(timers)
+        return timers[0][0] if timers and self.can_preempt else float("inf")
 
     def on_restore(self, j: int) -> None:
         b = self.board
@@ -95,6 +139,8 @@ class _Ailab(Scheduler):
     def schedule(self, now: float) -> tuple[list[int], list[int]]:
         started: list[int] = []
         preempted: list[int] = []
+        if self.timers and self.can_preempt:
+            self._expire_timers(now)
         for p in sorted(self.dirty):
             pool = self.board.pools[p]
             self._guarantees(pool, now, started, preempted)
@@ -107,18 +153,25 @@ class _Ailab(Scheduler):
         b = self.board
         held, quota, gpus = b.held, b.quota, b.gpus
         order = sorted(pool.tenants, key=lambda t: (held[t] / max(quota[t], 1), t))
+        dheld = self.demoted_held
         for t in order:
             q = self.queues[t]
-            while q and held[t] < quota[t]:
-                j = q[0][2]
-                if held[t] + gpus[j] > quota[t]:
+            while q:
+                level, _, _, j = q[0]
+                g = gpus[j]
+                if held[t] + g > quota[t] and not (
+                    self.can_preempt and level == 0 and held[t] - dheld[t] + g <= quota[t]
+                ):
                     break
-                if not self._launch(pool, j, now, started):
-                    if not (self.can_preempt and self._reclaim(pool, j, now, preempted)):
-                        break
-                    if not self._launch(pool, j, now, started):
-                        break
-                heapq.heappop(q)
+                e = heapq.heappop(q)
+                if self._launch(pool, j, now, started) or (
+                    self.can_preempt
+                    and self._reclaim(pool, j, now, preempted)
+                    and self._launch(pool, j, now, started)
+                ):
+                    continue
+                heapq.heappush(q, e)
+                break
 
     def _lend(self, pool: Pool, now: float, started: list[int]) -> None:
         b = self.board
@@ -135,7 +188,7 @@ class _Ailab(Scheduler):
             t = heapq.heappop(cand)[-1]
             q = self.queues[t]
             e = heapq.heappop(q)
-            j = e[2]
+            j = e[3]
             scans += 1
             if gpus[j] > pool.free or not self._launch(pool, j, now, started):
                 back.append((t, e))
@@ -145,18 +198,26 @@ class _Ailab(Scheduler):
             heapq.heappush(self.queues[t], e)
 
     @staticmethod
-    def _lend_key(e: Entry, now: float) -> tuple[float, float, int]:
-        return (e[0] / (1.0 + (now - e[1]) / 3600.0), e[1], e[2])
+    def _lend_key(e: Entry, now: float) -> tuple[int, float, float, int]:
+        return (e[0], e[1] / (1.0 + (now - e[2]) / 3600.0), e[2], e[3])
 
     # reclaiming -----------------------------------------------------------
 
-    def _victims(self, n: int) -> list[int]:
+    def _victims(self, n: int, j: int) -> list[int]:
+        """Jobs on node ``n`` that ``j`` may preempt: loans of other tenants above their quota,
+        and, for a job of level 0, its own tenant's demoted jobs."""
         b = self.board
+        t = b.tenant[j]
+        own = self.attained_level(j) == 0
         return [
             v
             for v in self.on_node[n]
-            if v in self.loans and b.held[b.tenant[v]] > b.quota[b.tenant[v]]
+            if (v in self.loans and b.tenant[v] != t and b.held[b.tenant[v]] > b.quota[b.tenant[v]])
+            or (own and v in self.demoted and b.tenant[v] == t)
         ]
+
+    def attained_level(self, j: int) -> int:
+        return 0 if self.board.attained[j] < self.threshold else 1
 
     def _reclaim(self, pool: Pool, j: int, now: float, preempted: list[int]) -> bool:
         """Preempt loans so that ``j`` fits; False (and nothing preempted) if it cannot."""
@@ -170,7 +231,7 @@ class _Ailab(Scheduler):
             free = b.node_free[n]
             if free >= g or b.node_cap[n] < g:
                 continue
-            vic = sorted(self._victims(n), key=lambda v: (b.gpus[v], -b.start[v], v))
+            vic = sorted(self._victims(n, j), key=lambda v: (b.gpus[v], -b.start[v], v))
             chosen: list[int] = []
             for v in vic:
                 if free >= g:
@@ -195,7 +256,7 @@ class _Ailab(Scheduler):
         for n in pool.nodes:
             if b.node_cap[n] != pool.gmax:
                 continue
-            vic = self._victims(n)
+            vic = self._victims(n, j)
             if b.node_free[n] + sum(b.gpus[v] for v in vic) < b.node_cap[n]:
                 continue
             multi = any(len(b.place[v] or ()) > 1 for v in vic)
@@ -210,27 +271,23 @@ class _Ailab(Scheduler):
         return True
 
     def _evict(self, v: int, now: float, preempted: list[int]) -> None:
+        reason = "GPUs reclaimed by their owner" if v in self.loans else "attained service"
         self._unplaced(v)
-        self.preempt(v, now, "GPUs reclaimed by their owner")
-        self.enqueue_back(v)
+        self.preempt(v, now, reason)
+        self.enqueue(v, now)
         preempted.append(v)
-
-    def enqueue_back(self, v: int) -> None:
-        b = self.board
-        e = (b.gpus[v] * self.estimator.predict(b.jobs[v]), b.submit[v], v)
-        heapq.heappush(self.queues[b.tenant[v]], e)
 
     # reporting ------------------------------------------------------------
 
     def pending_order(self, now: float) -> list[int]:
-        return [e[2] for q in self.queues for e in sorted(q)]
+        return [e[3] for q in self.queues for e in sorted(q)]
 
     def wait_reasons(self, now: float) -> list[tuple[int, str]]:
         b = self.board
         out: list[tuple[int, str]] = [(j, "never fits") for j in self.rejected]
         for t, q in enumerate(self.queues):
             for k, e in enumerate(sorted(q)):
-                j = e[2]
+                j = e[3]
                 pool = b.pools[b.tenant_pool[t]]
                 if b.held[t] + b.gpus[j] > b.quota[t] and pool.free < b.gpus[j]:
                     out.append((j, "quota"))
@@ -242,12 +299,18 @@ class _Ailab(Scheduler):
 
 
 class Ailab(Policy):
-    """The default policy; ``scan_limit`` bounds how many jobs one lending pass looks at."""
+    """The default policy.
+
+    ``threshold``: GPU-seconds of service after which a job drops to the low level (Tiresias'
+    18,000; ``inf`` turns demotion off). ``scan_limit``: how many jobs one lending pass looks
+    at, at most.
+    """
 
     name = "ailab"
 
-    def __init__(self, scan_limit: int = 512) -> None:
+    def __init__(self, threshold: float = 18_000.0, scan_limit: int = 512) -> None:
+        self.threshold = threshold
         self.scan_limit = scan_limit
 
     def scheduler(self, board: Board, *, preempt: bool) -> Scheduler:
-        return _Ailab(board, preempt=preempt, scan_limit=self.scan_limit)
+        return _Ailab(board, preempt=preempt, policy=self)
