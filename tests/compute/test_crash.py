@@ -15,7 +15,9 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,11 +48,43 @@ for n in range(JOBS):
 JOBS = 12
 
 
-def _env(tmp_path: Path) -> dict[str, str]:
+def _database(tmp_path: Path) -> Iterator[tuple[str, Callable[[str], list[tuple[Any, ...]]]]]:
+    """The worker's own database: PostgreSQL when the test run uses it, else a SQLite file."""
+    pg = os.environ.get("AILAB_TEST_DATABASE_URL", "")
+    if not pg.startswith("postgres"):
+        path = tmp_path / "crash.sqlite3"
+
+        def query_sqlite(sql: str) -> list[tuple[Any, ...]]:
+            with sqlite3.connect(path) as conn:
+                return conn.execute(sql).fetchall()
+
+        yield f"sqlite:///{path}", query_sqlite
+        return
+    import psycopg
+
+    name = f"ailab_crash_{os.getpid()}"
+    admin = pg.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = pg.rsplit("/", 1)[0] + f"/{name}"
+
+    def query_pg(sql: str) -> list[tuple[Any, ...]]:
+        with psycopg.connect(url) as conn:
+            return conn.execute(sql).fetchall()  # type: ignore[arg-type]
+
+    try:
+        yield url, query_pg
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _env(tmp_path: Path, url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AILAB_", "PYTEST"))}
     env.update(
         AILAB_DEBUG="1",
-        AILAB_DATABASE_URL=f"sqlite:///{tmp_path / 'crash.sqlite3'}",
+        AILAB_DATABASE_URL=url,
         AILAB_DATA_DIR=str(tmp_path / "data"),
         AILAB_LOCAL_GPUS="4",
         AILAB_LOCAL_NODE="node-a",
@@ -66,14 +100,21 @@ def _python(env: dict[str, str], *args: str) -> None:
     subprocess.run([sys.executable, *args], env=env, check=True, timeout=60)
 
 
+@pytest.fixture
+def worker_db(tmp_path: Path) -> Iterator[tuple[str, Callable[[str], list[tuple[Any, ...]]]]]:
+    yield from _database(tmp_path)
+
+
 @pytest.mark.slow
-def test_kill_9_the_worker_repeatedly(tmp_path: Path) -> None:
+def test_kill_9_the_worker_repeatedly(
+    tmp_path: Path, worker_db: tuple[str, Callable[[str], list[tuple[Any, ...]]]]
+) -> None:
     """Kill -9 the worker at random moments while jobs run and restart it: no job lost or run
     twice, no GPU double-booked, no usage charged twice."""
-    env = _env(tmp_path)
+    url, query = worker_db
+    env = _env(tmp_path, url)
     _python(env, "-m", "ailab.cli", "migrate", "--no-input", "-v", "0")
     _python(env, "-c", SETUP.replace("JOBS", str(JOBS)))
-    db = sqlite3.connect(tmp_path / "crash.sqlite3")
     rng = random.Random(4)
     kills = 0
     deadline = time.monotonic() + 45
@@ -85,15 +126,15 @@ def test_kill_9_the_worker_repeatedly(tmp_path: Path) -> None:
         worker.send_signal(signal.SIGKILL)
         worker.wait()
         kills += 1
-        (open_jobs,) = db.execute(
+        ((open_jobs,),) = query(
             "select count(*) from compute_job where status in ('pending', 'running')"
-        ).fetchone()
+        )
         if not open_jobs:
             break
     assert kills >= 3
     # A last clean pass records anything that ended after the final kill.
     _python(env, "-m", "ailab.cli", "worker", "--once")
-    statuses = dict(db.execute("select id, status from compute_job").fetchall())
+    statuses = dict(query("select id, status from compute_job"))
     assert set(statuses.values()) == {"completed"}, statuses
     lines = (tmp_path / "runs.log").read_text().split("\n")
     starts = [ln.split() for ln in lines if ln.endswith(" start")]
@@ -105,9 +146,9 @@ def test_kill_9_the_worker_repeatedly(tmp_path: Path) -> None:
         for b0, b1, gb in intervals[i + 1 :]:
             if ga & gb:
                 assert a1 <= b0 or b1 <= a0, "a GPU was held by two jobs at once"
-    keys = [k for (k,) in db.execute("select key from compute_usage").fetchall()]
+    keys = [k for (k,) in query("select key from compute_usage")]
     assert sorted(keys) == sorted(f"job:{i}:run:1" for i in statuses)
-    (held,) = db.execute("select count(*) from compute_gpuassignment").fetchone()
+    ((held,),) = query("select count(*) from compute_gpuassignment")
     assert held == 0
 
 
