@@ -32,10 +32,8 @@ RUNS = (
     ("srtf", Mode.PARTITIONED, 0.5),
     ("qssf", Mode.PARTITIONED, 0.5),
     ("backfill", Mode.PARTITIONED, 0.5),
-    ("las", Mode.PARTITIONED, 0.5),
     ("ailab", Mode.PARTITIONED, 0.5),
     ("ailab", Mode.SHARED, 0.25),
-    ("fairshare", Mode.SHARED, 0.25),
 )
 
 
