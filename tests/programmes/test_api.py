@@ -213,9 +213,13 @@ def test_award_and_cohort_visibility(setup, staff) -> None:  # type: ignore[no-u
         _post(sc, f"/intakes/{setup['intake'].pk}/selection", {"accept": [app["id"]]}).status_code
         == 200
     )
-    r = _post(sc, f"/applications/{app['id']}/award", {"on": "2025-03-01"})
+    r = _post(sc, f"/intakes/{setup['intake'].pk}/awards", {"on": "2025-03-01"})
     assert r.status_code == 201, r.content
-    cohort_id = r.json()["cohort_id"]
+    [granted] = r.json()
+    assert granted["application_id"] == app["id"]
+    cohort_id = granted["cohort_id"]
+    again = _post(sc, f"/applications/{app['id']}/award", {"on": "2025-03-01"})
+    assert again.status_code == 409
     assert _client(setup["founder"]).get(f"{API}/cohorts/{cohort_id}").status_code == 200
     ic = _client(setup["investor"])
     assert ic.get(f"{API}/cohorts/{cohort_id}").status_code == 404

@@ -251,17 +251,28 @@ def selection(request: HttpRequest, intake_id: int, payload: SelectionIn) -> Any
     return services.selection_decide(actor=actor, intake=intake, **payload.dict())
 
 
+@router.post("/intakes/{intake_id}/awards", response={201: list[dict[str, Any]]})
+def awards(request: HttpRequest, intake_id: int, payload: AwardIn) -> Any:
+    """Grant every accepted application's award not granted yet, in one transaction."""
+    actor = _user(request)
+    intake = selectors.access_intake(actor, intake_id, selectors.CHANGE)
+    granted = services.awards_grant(actor=actor, intake=intake, on=payload.on)
+    return Status(201, [_award_out(p) for p in granted])
+
+
+def _award_out(p: Any) -> dict[str, Any]:
+    return {
+        "participation_id": p.pk,
+        "application_id": p.application_id,
+        "cohort_id": p.cohort_id,
+        "holding_id": p.holding_id,
+        "allocation_id": p.allocation_id,
+    }
+
+
 @router.post("/applications/{application_id}/award", response={201: dict[str, Any]})
 def award(request: HttpRequest, application_id: int, payload: AwardIn) -> Any:
     actor = _user(request)
     app = selectors.access_application(actor, application_id)
     p = services.award_grant(actor=actor, application=app, on=payload.on)
-    return Status(
-        201,
-        {
-            "participation_id": p.pk,
-            "cohort_id": p.cohort_id,
-            "holding_id": p.holding_id,
-            "allocation_id": p.allocation_id,
-        },
-    )
+    return Status(201, _award_out(p))

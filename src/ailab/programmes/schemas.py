@@ -234,7 +234,12 @@ class SelectionIn(Schema):
     accept: list[int]
     waitlist: list[int] = Field(default_factory=list)
     reject_rest: bool = False
-    message: str = ""
+    message: str = Field("", description="The acceptance message (default: a standard one).")
+    messages: dict[str, str] | None = Field(
+        None,
+        description="Per outcome (accepted, waitlisted, rejected); {org} and {intake} "
+        "are filled in.",
+    )
 
 
 class AwardIn(Schema):
