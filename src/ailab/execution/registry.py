@@ -14,6 +14,7 @@ from ailab.execution.base import Backend
 
 BACKENDS: dict[str, str] = {
     "local": "ailab.execution.local:LocalBackend",
+    "slurm": "ailab.execution.slurm:SlurmBackend",
 }
 
 
