@@ -202,3 +202,43 @@ def test_board_manual_assign_and_graduate_button(intake, staff, reviewer, incuba
     assert c.post(f"/participations/{p.pk}/graduate/").status_code == 302
     p.refresh_from_db()
     assert p.status == "graduated"
+
+
+def test_staff_open_a_call_in_lab_time(staff, accelerator) -> None:  # type: ignore[no-untyped-def]
+    """Staff create an intake from the page; times typed in Hong Kong time are stored in
+    UTC; a bad equity is refused naming the field; non-staff get 403."""
+    fund = factories.fund(staff, "1000000")
+    data = {
+        "programme_id": accelerator.pk,
+        "title": "Autumn call",
+        "call_text": "Apply now",
+        "opens_at": "2030-03-01T09:00",
+        "closes_at": "2030-04-01T23:59",
+        "capacity_min": "6",
+        "capacity_max": "10",
+        "fund_id": fund.pk,
+        "funding_amount": "100000",
+        "funding_currency": "USD",
+        "equity_pct": "6",
+        "gpu_hours": "4000",
+        "duration_months": "6",
+        "kinds": ["startup"],
+        "rubric": "Team, 2\nMarket",
+        "questions": "What?\n(optional) Else?",
+    }
+    c = _client(staff)
+    assert c.get("/calls/new/").status_code == 200
+    r = c.post("/calls/new/", data)
+    assert r.status_code == 302
+    from ailab.programmes.models import Intake
+
+    intake = Intake.objects.get(title="Autumn call")
+    assert intake.opens_at == dt.datetime(2030, 3, 1, 1, 0, tzinfo=dt.UTC)
+    assert [q.required for q in intake.questions.all()] == [True, False]
+    assert [c.name for c in intake.criteria.all()] == ["Team", "Market"]
+    bad = data | {"title": "Bad call", "equity_pct": "100"}
+    r = c.post("/calls/new/", bad, HTTP_REFERER="http://testserver/calls/new/", follow=True)
+    assert "equity_pct: must be between 0 and 100" in r.content.decode()
+    assert not Intake.objects.filter(title="Bad call").exists()
+    founder = factories.founder(factories.organisation())
+    assert _client(founder).get("/calls/new/").status_code == 403

@@ -4,6 +4,7 @@ from ailab.programmes import views, views_cohorts, views_review
 
 urlpatterns = [
     path("calls/", views.call_list, name="call-list"),
+    path("calls/new/", views.intake_new, name="intake-new"),
     path("calls/<int:intake_id>/", views.call_detail, name="call-detail"),
     path("calls/<int:intake_id>/apply/", views.application_new, name="application-new"),
     path("applications/", views.my_applications, name="application-list"),

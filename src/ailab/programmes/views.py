@@ -8,7 +8,10 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from ailab.accounts.models import Membership, Role, User
+from ailab.accounts.models import Membership, OrganisationKind, Role, User
+from ailab.accounts.roles import is_lab_staff
+from ailab.common.errors import PermissionDenied
+from ailab.fund import selectors as fund_selectors
 from ailab.programmes import eligibility, forms, selectors, services
 from ailab.programmes.downloads import attachment_response
 from ailab.programmes.models import Application
@@ -140,3 +143,44 @@ def conflict_declare(request: HttpRequest) -> HttpResponse:
     )
     messages.info(request, f"Conflict with {org.name} declared.")
     return redirect("review-dashboard")
+
+
+@login_required
+def intake_new(request: HttpRequest) -> HttpResponse:
+    """Staff open a call: terms, eligibility, rubric and questions on one form."""
+    user = _user(request)
+    if not is_lab_staff(user):
+        raise PermissionDenied("only lab staff may create intakes")
+    if request.method == "POST":
+        post = request.POST
+        programme = selectors.access_programme(user, forms.int_from(post, "programme_id"))
+        fund_id = forms.int_from(post, "fund_id") or None
+        intake = services.intake_create(
+            actor=user,
+            programme=programme,
+            title=post.get("title", ""),
+            call_text=post.get("call_text", ""),
+            opens_at=forms.local_datetime(post, "opens_at"),
+            closes_at=forms.local_datetime(post, "closes_at"),
+            capacity_min=forms.int_from(post, "capacity_min", 6),
+            capacity_max=forms.int_from(post, "capacity_max", 10),
+            terms={
+                "funding_amount": post.get("funding_amount") or "0",
+                "funding_currency": post.get("funding_currency", "USD"),
+                "equity_pct": post.get("equity_pct") or "0",
+                "gpu_hours": forms.int_from(post, "gpu_hours"),
+                "duration_months": forms.int_from(post, "duration_months", 6),
+            },
+            fund_id=fund_id,
+            eligibility_rules=forms.eligibility_from(post),
+            criteria=forms.rubric_from(post.get("rubric", "")),
+            questions=forms.questions_from(post.get("questions", "")),
+        )
+        messages.success(request, f"{intake.title} created.")
+        return redirect("call-detail", intake_id=intake.pk)
+    context = {
+        "programmes": selectors.programme_list(),
+        "funds": fund_selectors.fund_list_visible_to(user),
+        "kinds": OrganisationKind.choices,
+    }
+    return render(request, "programmes/intake_form.html", context)
