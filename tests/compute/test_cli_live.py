@@ -98,10 +98,16 @@ def test_three_2gpu_jobs_from_the_cli(cli: Any, scheduler: Callable[[], None]) -
         ids.append(int(result.output.strip()))
     jobs = [Job.objects.get(pk=i) for i in ids]
 
-    def two_running() -> bool:
-        return sum(Job.objects.get(pk=i).status == JobStatus.RUNNING for i in ids) == 2
+    def two_running_one_waiting_with_a_reason() -> bool:
+        jobs = list(Job.objects.filter(pk__in=ids))
+        waiting = [j for j in jobs if j.status == JobStatus.PENDING]
+        return (
+            sum(j.status == JobStatus.RUNNING for j in jobs) == 2
+            and len(waiting) == 1
+            and not waiting[0].reason.startswith("queued")
+        )
 
-    wait_for(two_running, timeout=15, tick=scheduler)
+    wait_for(two_running_one_waiting_with_a_reason, timeout=15, tick=scheduler)
     waiting = Job.objects.filter(pk__in=ids, status=JobStatus.PENDING).get()
     assert waiting.reason
     assert not waiting.reason.startswith("queued")
