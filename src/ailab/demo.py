@@ -84,14 +84,15 @@ PEOPLE = [
 ]
 
 
-def _password() -> str:
+def demo_password() -> str:
+    """The demo users' password: AILAB_DEMO_PASSWORD, else a fixed development value."""
     return os.environ.get(DEMO_PASSWORD_ENV, "ailab-demo")
 
 
 def _user(email: str, name: str, *, staff: bool = False) -> User:
     existing = User.objects.filter(email=email).first()
     return existing or user_create(
-        email=email, password=_password(), full_name=name, is_staff=staff
+        email=email, password=demo_password(), full_name=name, is_staff=staff
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -49,7 +50,12 @@ def demo(as_json: bool) -> None:
     _manage("migrate", "--no-input", "--verbosity", "0")
     from ailab.demo import demo_build
 
-    summary = demo_build(progress=not as_json)
+    if as_json:
+        # Progress and any mail printed by the console backend go to stderr, keeping stdout JSON.
+        with contextlib.redirect_stdout(sys.stderr):
+            summary = demo_build(progress=False)
+    else:
+        summary = demo_build(progress=True)
     if as_json:
         click.echo(json.dumps(summary, indent=2, default=str))
 

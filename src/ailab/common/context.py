@@ -12,6 +12,7 @@ NAV = [
     ("Jobs", "job-list"),
     ("Allocations", "allocation-list"),
     ("Calls", "call-list"),
+    ("Applications", "application-list"),
     ("Reviews", "review-dashboard"),
     ("Cohorts", "cohort-list"),
     ("Fund", "fund-dashboard"),

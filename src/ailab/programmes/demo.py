@@ -152,9 +152,9 @@ def _programmes(ctx: Any) -> tuple[Programme, Programme]:
 def _person(ctx: Any, email: str, name: str) -> User:
     user = ctx.users.get(email) or User.objects.filter(email=email).first()
     if user is None:
-        from ailab.demo import _password
+        from ailab.demo import demo_password
 
-        user = user_create(email=email, password=_password(), full_name=name)
+        user = user_create(email=email, password=demo_password(), full_name=name)
     ctx.users[email] = user
     return user
 
