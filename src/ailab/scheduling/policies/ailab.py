@@ -40,9 +40,13 @@ class _Ailab(Scheduler):
         super().__init__(board, preempt=preempt)
         self.estimator = RuntimeEstimator()
         self.scan_limit = policy.scan_limit
+        self.max_preempt = policy.max_preemptions
+        self.budget = 0
         self.threshold = policy.threshold
         self.queues: list[list[Entry]] = [[] for _ in board.tenant_ids]
         self.loans: set[int] = set()
+        self.loans_by: list[set[int]] = [set() for _ in board.tenant_ids]
+        self.demoted_by: list[set[int]] = [set() for _ in board.tenant_ids]
         self.on_node: list[set[int]] = [set() for _ in board.node_ids]
         self.demoted: set[int] = set()
         self.demoted_held = [0] * len(board.tenant_ids)
@@ -77,18 +81,27 @@ class _Ailab(Scheduler):
         else:
             self._demote(j)
 
+    def _lent(self, j: int) -> None:
+        self.loans.add(j)
+        self.loans_by[self.board.tenant[j]].add(j)
+
     def _demote(self, j: int) -> None:
         if j not in self.demoted:
+            t = self.board.tenant[j]
             self.demoted.add(j)
-            self.demoted_held[self.board.tenant[j]] += self.board.gpus[j]
+            self.demoted_by[t].add(j)
+            self.demoted_held[t] += self.board.gpus[j]
 
     def _unplaced(self, j: int) -> None:
         for n, _, _ in self.board.place[j] or ():
             self.on_node[n].discard(j)
+        t = self.board.tenant[j]
         self.loans.discard(j)
+        self.loans_by[t].discard(j)
         if j in self.demoted:
             self.demoted.discard(j)
-            self.demoted_held[self.board.tenant[j]] -= self.board.gpus[j]
+            self.demoted_by[t].discard(j)
+            self.demoted_held[t] -= self.board.gpus[j]
 
     def _expire_timers(self, now: float) -> None:
         b = self.board
@@ -113,7 +126,7 @@ class _Ailab(Scheduler):
         self._placed(j)
         t = b.tenant[j]
         if t >= 0 and b.held[t] > b.quota[t]:
-            self.loans.add(j)
+            self._lent(j)
 
     def finish(self, j: int, now: float) -> None:
         self._unplaced(j)
@@ -130,7 +143,7 @@ class _Ailab(Scheduler):
         self._placed(j)
         t = self.board.tenant[j]
         if self.board.held[t] > self.board.quota[t]:
-            self.loans.add(j)
+            self._lent(j)
         started.append(j)
         return True
 
@@ -141,6 +154,7 @@ class _Ailab(Scheduler):
         preempted: list[int] = []
         if self.timers and self.can_preempt:
             self._expire_timers(now)
+        self.budget = self.max_preempt
         for p in sorted(self.dirty):
             pool = self.board.pools[p]
             self._guarantees(pool, now, started, preempted)
@@ -166,6 +180,7 @@ class _Ailab(Scheduler):
                 e = heapq.heappop(q)
                 if self._launch(pool, j, now, started) or (
                     self.can_preempt
+                    and self.budget > 0
                     and self._reclaim(pool, j, now, preempted)
                     and self._launch(pool, j, now, started)
                 ):
@@ -203,44 +218,53 @@ class _Ailab(Scheduler):
 
     # reclaiming -----------------------------------------------------------
 
-    def _victims(self, n: int, j: int) -> list[int]:
-        """Jobs on node ``n`` that ``j`` may preempt: loans of other tenants above their quota,
-        and, for a job of level 0, its own tenant's demoted jobs."""
+    def _candidates(self, pool: Pool, j: int) -> dict[int, list[int]]:
+        """Jobs that ``j`` may preempt, by node: loans of other tenants above their quota, and,
+        for a job of level 0, its own tenant's demoted jobs."""
         b = self.board
         t = b.tenant[j]
-        own = self.attained_level(j) == 0
-        return [
-            v
-            for v in self.on_node[n]
-            if (v in self.loans and b.tenant[v] != t and b.held[b.tenant[v]] > b.quota[b.tenant[v]])
-            or (own and v in self.demoted and b.tenant[v] == t)
-        ]
-
-    def attained_level(self, j: int) -> int:
-        return 0 if self.board.attained[j] < self.threshold else 1
+        held, quota = b.held, b.quota
+        cands: list[int] = []
+        for u in pool.tenants:
+            if u != t and held[u] > quota[u] and self.loans_by[u]:
+                cands.extend(self.loans_by[u])
+        if b.attained[j] < self.threshold:
+            cands.extend(self.demoted_by[t])
+        # preferred victims first: loans, then fewer GPUs, then the most recently started
+        loans, gpus, start = self.loans, b.gpus, b.start
+        cands.sort(key=lambda v: (v not in loans, gpus[v], -start[v], v))
+        by_node: dict[int, list[int]] = {}
+        place = b.place
+        for v in cands:
+            for n, _, _ in place[v] or ():
+                by_node.setdefault(n, []).append(v)
+        return by_node
 
     def _reclaim(self, pool: Pool, j: int, now: float, preempted: list[int]) -> bool:
-        """Preempt loans so that ``j`` fits; False (and nothing preempted) if it cannot."""
+        """Preempt what ``j`` may preempt so that it fits; False (nothing preempted) if it can't."""
         b = self.board
         g = b.gpus[j]
+        by_node = self._candidates(pool, j)
+        if not by_node:
+            return False
         if g > pool.gmax:
-            return self._reclaim_nodes(pool, j, now, preempted)
-        best: tuple[int, float, int] | None = None
+            return self._reclaim_nodes(pool, j, now, preempted, by_node)
+        best: tuple[int, int] | None = None
         best_set: list[int] = []
-        for n in pool.nodes:
-            free = b.node_free[n]
+        gpus, node_free = b.gpus, b.node_free
+        for n, vic in by_node.items():
+            free = node_free[n]
             if free >= g or b.node_cap[n] < g:
                 continue
-            vic = sorted(self._victims(n, j), key=lambda v: (b.gpus[v], -b.start[v], v))
             chosen: list[int] = []
             for v in vic:
+                chosen.append(v)
+                free += gpus[v]
                 if free >= g:
                     break
-                chosen.append(v)
-                free += b.gpus[v]
-            if free < g:
+            else:
                 continue
-            cost = (sum(b.gpus[v] for v in chosen), -max(b.start[v] for v in chosen), n)
+            cost = (free - node_free[n], n)
             if best is None or cost < best:
                 best, best_set = cost, chosen
         if best is None:
@@ -249,14 +273,17 @@ class _Ailab(Scheduler):
             self._evict(v, now, preempted)
         return True
 
-    def _reclaim_nodes(self, pool: Pool, j: int, now: float, preempted: list[int]) -> bool:
+    def _reclaim_nodes(
+        self, pool: Pool, j: int, now: float, preempted: list[int], by_node: dict[int, list[int]]
+    ) -> bool:
+        """For a job of whole nodes: clear the nodes whose jobs may all be preempted."""
         b = self.board
         whole = b.gpus[j] // pool.gmax
         options: list[tuple[int, int, list[int]]] = []
         for n in pool.nodes:
             if b.node_cap[n] != pool.gmax:
                 continue
-            vic = self._victims(n, j)
+            vic = sorted(set(by_node.get(n, ())))
             if b.node_free[n] + sum(b.gpus[v] for v in vic) < b.node_cap[n]:
                 continue
             multi = any(len(b.place[v] or ()) > 1 for v in vic)
@@ -271,6 +298,7 @@ class _Ailab(Scheduler):
         return True
 
     def _evict(self, v: int, now: float, preempted: list[int]) -> None:
+        self.budget -= 1
         reason = "GPUs reclaimed by their owner" if v in self.loans else "attained service"
         self._unplaced(v)
         self.preempt(v, now, reason)
@@ -303,14 +331,18 @@ class Ailab(Policy):
 
     ``threshold``: GPU-seconds of service after which a job drops to the low level (Tiresias'
     18,000; ``inf`` turns demotion off). ``scan_limit``: how many jobs one lending pass looks
-    at, at most.
+    at, at most. ``max_preemptions``: how many jobs one pass may preempt, at most (a live
+    cluster that comes back to a long queue is not emptied in one cycle; the next pass goes on).
     """
 
     name = "ailab"
 
-    def __init__(self, threshold: float = 18_000.0, scan_limit: int = 512) -> None:
+    def __init__(
+        self, threshold: float = 18_000.0, scan_limit: int = 512, max_preemptions: int = 32
+    ) -> None:
         self.threshold = threshold
         self.scan_limit = scan_limit
+        self.max_preemptions = max_preemptions
 
     def scheduler(self, board: Board, *, preempt: bool) -> Scheduler:
         return _Ailab(board, preempt=preempt, policy=self)
