@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
@@ -53,6 +54,7 @@ from ailab.scheduling import Node as PlanNode
 log = logging.getLogger(__name__)
 
 FAIRSHARE_WINDOW = dt.timedelta(days=7)
+UPDATE_CHUNK = 2000  # ids per UPDATE ... WHERE id IN (...), well under SQLite's variable limit
 REASONS = {
     "priority": "priority: jobs ahead of it in the policy's order",
     "resources": "resources: no node has enough free GPUs now",
@@ -70,6 +72,24 @@ def policy_name() -> str:
     return name
 
 
+class PendingRow(NamedTuple):
+    """The columns of a pending job the planner needs (a model instance each is too slow at
+    10,000 pending jobs)."""
+
+    pk: int
+    allocation_id: int
+    gpus: int
+    time_limit_s: int
+    user_id: int
+    name: str
+    run: int
+    attained_gpu_seconds: int
+    preemptions: int
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    reason: str
+
+
 @dataclass
 class Snapshot:
     cluster_id: int
@@ -80,10 +100,14 @@ class Snapshot:
     runs: dict[int, int] = field(default_factory=dict)  # pending job id -> its run counter
     largest_node: int = 0
     busy: set[tuple[str, int]] = field(default_factory=set)  # (node, GPU index) held now
+    reasons: dict[int, str] = field(default_factory=dict)  # pending job id -> shown reason
 
 
 def _allocation_holds(
-    allocations: dict[int, Allocation], pending: list[Job], running: list[Job], now: dt.datetime
+    allocations: dict[int, Allocation],
+    pending: list[PendingRow],
+    running: list[Job],
+    now: dt.datetime,
 ) -> dict[int, str]:
     """Pending jobs that must not start: their allocation is not active, or their GPUs x
     time limit exceed what is left once running jobs' limits are reserved ("safe" limits)."""
@@ -102,19 +126,19 @@ def _allocation_holds(
             left[job.allocation_id] -= job.gpus * max(job.time_limit_s - elapsed, 0)
     today = timezone.localdate(now)
     holds: dict[int, str] = {}
-    for job in pending:  # in submission order: earlier jobs reserve first
-        allocation = allocations[job.allocation_id]
+    for row in pending:  # in submission order: earlier jobs reserve first
+        allocation = allocations[row.allocation_id]
         if today < allocation.starts_on:
-            holds[job.pk] = f"allocation {allocation.name} starts on {allocation.starts_on}"
+            holds[row.pk] = f"allocation {allocation.name} starts on {allocation.starts_on}"
         elif today > allocation.ends_on or allocation.state == AllocationState.EXPIRED:
-            holds[job.pk] = f"allocation {allocation.name} has expired"
+            holds[row.pk] = f"allocation {allocation.name} has expired"
         else:
-            need = job.gpus * job.time_limit_s
-            reason = budget_hold_reason(allocation, need, left[job.allocation_id])
+            need = row.gpus * row.time_limit_s
+            reason = budget_hold_reason(allocation, need, left[row.allocation_id])
             if reason:
-                holds[job.pk] = reason
+                holds[row.pk] = reason
             else:
-                left[job.allocation_id] -= need
+                left[row.allocation_id] -= need
     return holds
 
 
@@ -128,22 +152,14 @@ def snapshot(cluster: Cluster, now: dt.datetime, capabilities: frozenset[str]) -
                 "assignments__node"
             )
         )
-        pending = list(
-            Job.objects.filter(cluster=cluster, status=JobStatus.PENDING, cancel_requested=False)
-            .order_by("id")
-            .only(
-                "id",
-                "allocation_id",
-                "gpus",
-                "time_limit_s",
-                "user_id",
-                "name",
-                "run",
-                "attained_gpu_seconds",
-                "preemptions",
-                "created_at",
+        pending = [
+            PendingRow(*row)
+            for row in Job.objects.filter(
+                cluster=cluster, status=JobStatus.PENDING, cancel_requested=False
             )
-        )
+            .order_by("id")
+            .values_list(*PendingRow._fields)
+        ]
         alloc_ids = {j.allocation_id for j in pending} | {j.allocation_id for j in running}
         allocations = {a.pk: a for a in Allocation.objects.filter(pk__in=alloc_ids)}
         holds = _allocation_holds(allocations, pending, running, now)
@@ -175,13 +191,13 @@ def snapshot(cluster: Cluster, now: dt.datetime, capabilities: frozenset[str]) -
             )
         )
     queue: list[PlanJob | PendingJob] = []
-    for job in pending:
-        if job.pk in holds:
+    for row in pending:
+        if row.pk in holds:
             continue
-        pj = _plan_job(job)
+        pj = _plan_job(row)
         queue.append(
-            PendingJob(pj, float(job.attained_gpu_seconds), job.preemptions)
-            if job.preemptions
+            PendingJob(pj, float(row.attained_gpu_seconds), row.preemptions)
+            if row.preemptions
             else pj
         )
     known = {c.value for c in PlanCapability}
@@ -202,6 +218,7 @@ def snapshot(cluster: Cluster, now: dt.datetime, capabilities: frozenset[str]) -
         nodes=nodes,
         held=holds,
         runs={j.pk: j.run for j in pending},
+        reasons={j.pk: j.reason for j in pending},
         busy={
             (s.node_id, i) for rj in running_rows for s in rj.placement.slots for i in s.gpu_indices
         },
@@ -209,7 +226,7 @@ def snapshot(cluster: Cluster, now: dt.datetime, capabilities: frozenset[str]) -
     )
 
 
-def _plan_job(job: Job) -> PlanJob:
+def _plan_job(job: Job | PendingRow) -> PlanJob:
     return PlanJob(
         id=str(job.pk),
         tenant=str(job.allocation_id),
@@ -227,6 +244,7 @@ class Applied:
     preempted: list[int] = field(default_factory=list)
     rejected: list[int] = field(default_factory=list)
     conflict: bool = False
+    assignments: list[GpuAssignment] = field(default_factory=list)
 
 
 def _reason(snap: Snapshot, raw: str, job_id: int) -> str:
@@ -262,6 +280,7 @@ def _apply_decisions(
     snap: Snapshot, decisions: list[Decision], now: dt.datetime, out: Applied
 ) -> None:
     waits: dict[str, list[int]] = defaultdict(list)
+    starts: list[tuple[int, Start]] = []
     for d in decisions:
         jid = int(d.job_id)
         if isinstance(d, Preempt):
@@ -271,7 +290,7 @@ def _apply_decisions(
             if n:
                 out.preempted.append(jid)
         elif isinstance(d, Start):
-            _start(snap, jid, d, now, out)
+            starts.append((jid, d))
         elif isinstance(d, Wait):
             if d.reason == "never fits":
                 reason = f"never fits: more GPUs than any node has (at most {snap.largest_node})"
@@ -284,51 +303,79 @@ def _apply_decisions(
                 waits[_reason(snap, d.reason, jid)].append(jid)
     for job_id, reason in snap.held.items():
         waits[reason].append(job_id)
+    _start_many(snap, starts, now, out, waits)
+    if out.assignments:
+        GpuAssignment.objects.bulk_create(out.assignments)
     for reason, ids in waits.items():
-        Job.objects.filter(pk__in=ids, status=JobStatus.PENDING).exclude(reason=reason).update(
-            reason=reason[:300]
-        )
+        reason = reason[:300]
+        changed = [i for i in ids if snap.reasons.get(i) != reason]
+        for k in range(0, len(changed), UPDATE_CHUNK):
+            Job.objects.filter(
+                pk__in=changed[k : k + UPDATE_CHUNK], status=JobStatus.PENDING
+            ).update(reason=reason)
 
 
-def _start(snap: Snapshot, jid: int, d: Start, now: dt.datetime, out: Applied) -> None:
-    slots = d.placement.slots
-    if not slots and snap.nodes:  # a job with no GPUs: any node will do
-        slots = (Slot(next(iter(snap.nodes)), ()),)
-    if len(slots) != 1:
-        Job.objects.filter(pk=jid, status=JobStatus.PENDING).update(
-            reason="resources: multi-node placement is not supported by this backend"
+def _start_many(
+    snap: Snapshot,
+    starts: list[tuple[int, Start]],
+    now: dt.datetime,
+    out: Applied,
+    waits: dict[str, list[int]],
+) -> None:
+    """Mark the started jobs running: rows locked and checked (still pending, same run, not
+    being cancelled), then one bulk update; their GPU assignment rows are added by the caller."""
+    if not starts:
+        return
+    ids = [jid for jid, _ in starts]
+    current = {
+        job.pk: job
+        for k in range(0, len(ids), UPDATE_CHUNK)
+        for job in Job.objects.select_for_update().filter(pk__in=ids[k : k + UPDATE_CHUNK])
+    }
+    changed: list[Job] = []
+    for jid, d in starts:
+        job = current.get(jid)
+        if job is None or job.status != JobStatus.PENDING or job.cancel_requested:
+            continue
+        if job.run != snap.runs.get(jid):
+            continue
+        slots = d.placement.slots
+        if not slots and snap.nodes:  # a job with no GPUs: any node will do
+            slots = (Slot(next(iter(snap.nodes)), ()),)
+        if len(slots) != 1:
+            waits["resources: multi-node placement is not supported by this backend"].append(jid)
+            continue
+        node = snap.nodes[slots[0].node_id]
+        indices = list(slots[0].gpu_indices)
+        if any((node.name, i) in snap.busy for i in indices):
+            # The plan frees these GPUs by preempting their job in this same pass: start
+            # once that job has stopped (a later pass), never on GPUs still in use.
+            waits["reserved: waiting for preempted jobs to release its GPUs"].append(jid)
+            continue
+        job.status, job.run, job.node, job.gpu_indices = (
+            JobStatus.RUNNING,
+            job.run + 1,
+            node,
+            indices,
         )
-        return
-    node = snap.nodes[slots[0].node_id]
-    indices = list(slots[0].gpu_indices)
-    if any((node.name, i) in snap.busy for i in indices):
-        # The plan frees these GPUs by preempting their job in this same pass: start once
-        # that job has stopped (a later pass), never on GPUs still in use.
-        Job.objects.filter(pk=jid, status=JobStatus.PENDING).update(
-            reason="reserved: waiting for preempted jobs to release its GPUs"
+        job.started_at, job.ended_at, job.exit_code = now, None, None
+        job.external_id, job.reason, job.updated_at = "", "starting", now
+        changed.append(job)
+        out.assignments.extend(GpuAssignment(job_id=jid, node=node, gpu_index=i) for i in indices)
+        out.started.append(jid)
+    for job in changed:  # locked and checked above; one short UPDATE by primary key each
+        Job.objects.filter(pk=job.pk).update(
+            status=job.status,
+            run=job.run,
+            node=job.node,
+            gpu_indices=job.gpu_indices,
+            started_at=now,
+            ended_at=None,
+            exit_code=None,
+            external_id="",
+            reason="starting",
+            updated_at=now,
         )
-        return
-    run = snap.runs[jid]
-    n = Job.objects.filter(
-        pk=jid, status=JobStatus.PENDING, run=run, cancel_requested=False
-    ).update(
-        status=JobStatus.RUNNING,
-        run=run + 1,
-        node=node,
-        gpu_indices=indices,
-        started_at=now,
-        ended_at=None,
-        exit_code=None,
-        external_id="",
-        reason="starting",
-        updated_at=now,
-    )
-    if n != 1:
-        return
-    GpuAssignment.objects.bulk_create(
-        [GpuAssignment(job_id=jid, node=node, gpu_index=i) for i in indices]
-    )
-    out.started.append(jid)
 
 
 def plan_and_apply(
