@@ -136,3 +136,14 @@ def test_job_page_is_404_for_others(lab: Lab) -> None:
     assert status_of(job) == JobStatus.PENDING
     assert login(lab.member).post(reverse("job-cancel", args=[job.pk])).status_code == 302
     assert status_of(job) == JobStatus.CANCELLED
+
+
+def test_home_page_shows_the_cluster_panel(lab: Lab) -> None:
+    """The home page's compute panel: free GPUs and the visitor's allocations."""
+    page = login(lab.member).get(reverse("home"))
+    html = page.content.decode()
+    assert "4</strong> of 4 GPUs free" in html
+    assert "Team Vision" in html
+    anonymous = Client().get(reverse("home")).content.decode()
+    assert "GPUs free" in anonymous
+    assert "Team Vision" not in anonymous
