@@ -46,13 +46,14 @@ def checkpoint_cost(gpus: int) -> float:
 class Pool:
     """A set of nodes that jobs are placed within; free GPUs indexed by free count."""
 
-    __slots__ = ("by_free", "cap", "free", "gmax", "index", "nodes", "tenants")
+    __slots__ = ("by_free", "cap", "free", "gmax", "index", "nodes", "tenants", "uniform")
 
     def __init__(self, index: int, nodes: list[int], caps: Sequence[int]) -> None:
         self.index = index
         self.nodes = nodes
         self.gmax = max((caps[n] for n in nodes), default=0)
         self.cap = sum(caps[n] for n in nodes)
+        self.uniform = all(caps[n] == self.gmax for n in nodes)
         self.free = self.cap
         self.by_free: list[set[int]] = [set() for _ in range(self.gmax + 1)]
         for n in nodes:
@@ -191,8 +192,16 @@ class Board:
         return (n, taken, g)
 
     def _alloc_multi(self, pool: Pool, g: int) -> tuple[RawSlot, ...] | None:
-        cap, free = self.node_cap, self.node_free
-        whole = sorted((n for n in pool.nodes if free[n] == cap[n]), key=lambda n: (-cap[n], n))
+        cap = self.node_cap
+        if pool.uniform:
+            if len(pool.by_free[pool.gmax]) < g // pool.gmax:
+                return None
+            whole = sorted(pool.by_free[pool.gmax])
+        else:
+            whole = sorted(
+                (n for k in range(1, pool.gmax + 1) for n in pool.by_free[k] if cap[n] == k),
+                key=lambda n: (-cap[n], n),
+            )
         chosen: list[int] = []
         need = g
         for n in whole:
@@ -204,10 +213,13 @@ class Board:
         rest = -1
         if need > 0:
             taken = set(chosen)
-            fits = [n for n in pool.nodes if n not in taken and free[n] >= need]
-            if not fits:
+            for k in range(need, pool.gmax + 1):
+                fits = [n for n in pool.by_free[k] if n not in taken]
+                if fits:
+                    rest = min(fits)
+                    break
+            else:
                 return None
-            rest = min(fits, key=lambda n: (free[n], n))
         slots = [self._take(pool, n, cap[n]) for n in chosen]
         if rest >= 0:
             slots.append(self._take(pool, rest, need))
