@@ -230,9 +230,6 @@ class _Ailab(Scheduler):
                 cands.extend(self.loans_by[u])
         if b.attained[j] < self.threshold:
             cands.extend(self.demoted_by[t])
-        # preferred victims first: loans, then fewer GPUs, then the most recently started
-        loans, gpus, start = self.loans, b.gpus, b.start
-        cands.sort(key=lambda v: (v not in loans, gpus[v], -start[v], v))
         by_node: dict[int, list[int]] = {}
         place = b.place
         for v in cands:
@@ -249,27 +246,26 @@ class _Ailab(Scheduler):
             return False
         if g > pool.gmax:
             return self._reclaim_nodes(pool, j, now, preempted, by_node)
-        best: tuple[int, int] | None = None
-        best_set: list[int] = []
-        gpus, node_free = b.gpus, b.node_free
+        # the node that needs the fewest GPUs freed; on it, loans first, then smaller jobs,
+        # then the most recently started
+        best = -1
+        best_need = 0
+        gpus, node_free, node_cap = b.gpus, b.node_free, b.node_cap
         for n, vic in by_node.items():
-            free = node_free[n]
-            if free >= g or b.node_cap[n] < g:
+            need = g - node_free[n]
+            if need <= 0 or node_cap[n] < g or (best >= 0 and (need, n) >= (best_need, best)):
                 continue
-            chosen: list[int] = []
-            for v in vic:
-                chosen.append(v)
-                free += gpus[v]
-                if free >= g:
-                    break
-            else:
-                continue
-            cost = (free - node_free[n], n)
-            if best is None or cost < best:
-                best, best_set = cost, chosen
-        if best is None:
+            if sum(gpus[v] for v in vic) >= need:
+                best, best_need = n, need
+        if best < 0:
             return False
-        for v in best_set:
+        loans, start = self.loans, b.start
+        vic = sorted(set(by_node[best]), key=lambda v: (v not in loans, gpus[v], -start[v], v))
+        free = node_free[best]
+        for v in vic:
+            if free >= g:
+                break
+            free += gpus[v]
             self._evict(v, now, preempted)
         return True
 
