@@ -276,7 +276,7 @@ class _Ailab(Scheduler):
         b = self.board
         whole = b.gpus[j] // pool.gmax
         options: list[tuple[int, int, list[int]]] = []
-        for n in pool.nodes:
+        for n in sorted(set(by_node) | pool.by_free[pool.gmax]):
             if b.node_cap[n] != pool.gmax:
                 continue
             vic = sorted(set(by_node.get(n, ())))
