@@ -223,3 +223,33 @@ def test_simulator_and_plan_take_the_same_decisions(policy: str) -> None:
     wl = workload(jobs, [(8, "a"), (4, "a"), (8, "b")])
     fast = {r.job_id: r.first_start for r in simulate(wl, policy).records}
     assert fast == replay_through_plan(wl, policy)
+
+
+def test_fairshare_reads_decayed_usage_from_the_state() -> None:
+    """Shared 1-GPU node, equal weights; a has used 10^6 GPU-s, b nothing. a's job was submitted
+    first, but b's fair-share factor (1) beats a's (2^-2), so b's job starts; a's waits."""
+    state = ClusterState(
+        (Node("n0", 1),),
+        (Tenant("a", 1), Tenant("b", 1)),
+        pending=(Job("a1", "a", 1, 0.0), Job("b1", "b", 1, 5.0)),
+        usage={"a": 1e6, "b": 0.0},
+        mode=Mode.SHARED,
+    )
+    d = plan(state, "fairshare", 10.0)
+    assert list(starts(d)) == ["b1"]
+    assert list(pending_reasons(d)) == ["a1"]
+
+
+def test_ailab_says_quota_when_a_tenant_is_at_its_guarantee() -> None:
+    """a holds its whole 8-GPU quota on a full cluster; its next job waits with "quota"."""
+    state = ClusterState(
+        (Node("na", 8, "a"), Node("nb", 8, "b")),
+        (Tenant("a", 8), Tenant("b", 8)),
+        running=(
+            _running("a0", "na", tuple(range(8))),
+            _running("b0", "nb", tuple(range(8)), tenant="b"),
+        ),
+        pending=(Job("a1", "a", 1, 5.0),),
+        mode=Mode.SHARED,
+    )
+    assert pending_reasons(plan(state, "ailab", 10.0)) == {"a1": "quota"}
