@@ -66,9 +66,24 @@ class _Ailab(Scheduler):
         heapq.heappush(self.queues[self.board.tenant[j]], self._entry(j))
 
     def enqueue_all(self, jobs: list[int], now: float) -> None:
+        b = self.board
+        queues, all_jobs, attained, gpus, submit, tenant = (
+            self.queues,
+            b.jobs,
+            b.attained,
+            b.gpus,
+            b.submit,
+            b.tenant,
+        )
+        threshold, predict = self.threshold, self.estimator.predict
         for j in jobs:
-            self.queues[self.board.tenant[j]].append(self._entry(j))
-        for q in self.queues:
+            job = all_jobs[j]
+            est = job.estimate
+            if est is None:
+                est = predict(job)
+            level = 0 if attained[j] < threshold else 1
+            queues[tenant[j]].append((level, gpus[j] * est, submit[j], j))
+        for q in queues:
             heapq.heapify(q)
 
     def _placed(self, j: int) -> None:
