@@ -253,3 +253,25 @@ def test_ailab_says_quota_when_a_tenant_is_at_its_guarantee() -> None:
         mode=Mode.SHARED,
     )
     assert pending_reasons(plan(state, "ailab", 10.0)) == {"a1": "quota"}
+
+
+def test_gpus_held_outside_the_tenants_partition_are_still_held() -> None:
+    """Partitioned: a job of b runs on a's node n0 (GPUs 0-5; moved there by hand, say). Those
+    GPUs are busy for everyone: a's 4-GPU job does not fit n0's 2 free GPUs and waits."""
+    state = ClusterState(
+        (Node("n0", 8, "a"), Node("n1", 8, "b")),
+        (Tenant("a", 8), Tenant("b", 8)),
+        running=(_running("b0", "n0", tuple(range(6)), tenant="b"),),
+        pending=(Job("a1", "a", 4, 1.0), Job("a2", "a", 2, 2.0)),
+        mode=Mode.PARTITIONED,
+    )
+    d = plan(state, "fifo", 5.0)
+    assert starts(d) == {}
+    assert pending_reasons(d) == {"a1": "resources", "a2": "priority"}
+
+
+def test_jobs_of_unknown_tenants_wait_with_that_reason() -> None:
+    """A job whose tenant is not in the state is never started: "unknown tenant"."""
+    state = ClusterState((Node("n0", 8),), (Tenant("a", 8),), pending=(Job("x", "zz", 1, 0.0),))
+    for policy in ("fifo", "backfill", "ailab"):
+        assert plan(state, policy, 1.0) == [Wait("x", "unknown tenant")]

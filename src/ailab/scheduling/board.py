@@ -86,6 +86,7 @@ class Board:
         self.held = [0] * len(tenants)
         self.pools: list[Pool] = []
         self.tenant_pool: list[int] = []
+        self.node_pool = [-1] * len(nodes)
         self._build_pools(nodes)
         self.jobs: list[Job] = []
         self.job_ix: dict[str, int] = {}
@@ -103,6 +104,7 @@ class Board:
             pool.tenants = list(range(len(self.tenant_ids)))
             self.pools = [pool]
             self.tenant_pool = [0] * len(self.tenant_ids)
+            self.node_pool = [0] * len(nodes)
             return
         owned: dict[int, list[int]] = {t: [] for t in range(len(self.tenant_ids))}
         for i, n in enumerate(nodes):
@@ -113,6 +115,8 @@ class Board:
             pool = Pool(t, members, self.node_cap)
             pool.tenants = [t]
             self.pools.append(pool)
+            for m in members:
+                self.node_pool[m] = t
         self.tenant_pool = list(range(len(self.tenant_ids)))
 
     # jobs -----------------------------------------------------------------
@@ -226,41 +230,51 @@ class Board:
         return tuple(slots)
 
     def alloc_exact(self, j: int, slots: tuple[RawSlot, ...]) -> None:
-        """Mark the given GPUs as held by ``j`` (a running job from a snapshot)."""
-        pool = self.pool_of(j)
-        for n, bits, g in slots:
-            if self.node_mask[n] & bits != bits or g > self.node_free[n]:
+        """Mark the given GPUs as held by ``j`` (a running job from a snapshot).
+
+        The GPUs count against the pool their node is in, whatever the job's tenant: a job that
+        runs outside its tenant's partition, or of an unknown tenant, still holds them.
+        """
+        for n, bits, _ in slots:
+            if self.node_mask[n] & bits != bits:
                 raise ValueError(f"GPU of node {self.node_ids[n]!r} held twice")
-            k = self.node_free[n]
-            if pool is not None and n in pool.by_free[k]:
-                pool.by_free[k].discard(n)
-                pool.by_free[k - g].add(n)
-            self.node_free[n] = k - g
-            self.node_mask[n] &= ~bits
-        if pool is not None:
-            pool.free -= sum(s[2] for s in slots)
-        if self.tenant[j] >= 0:
-            self.held[self.tenant[j]] += self.gpus[j]
         self.place[j] = slots
+        self._move(j, slots, -1)
 
     def release(self, j: int) -> None:
         """Give back the GPUs of ``j``."""
         slots = self.place[j]
         if slots is None:
             return
-        pool = self.pool_of(j)
-        for n, bits, g in slots:
-            k = self.node_free[n]
-            if pool is not None:
-                pool.by_free[k].discard(n)
-                pool.by_free[k + g].add(n)
-            self.node_free[n] = k + g
-            self.node_mask[n] |= bits
-        if pool is not None:
-            pool.free += sum(s[2] for s in slots)
-        if self.tenant[j] >= 0:
-            self.held[self.tenant[j]] -= self.gpus[j]
+        self._move(j, slots, 1)
         self.place[j] = None
+
+    def _move(self, j: int, slots: tuple[RawSlot, ...], sign: int) -> None:
+        """Free (sign 1) or take (sign -1) the GPUs of ``slots``."""
+        pools, node_pool, node_free, node_mask = (
+            self.pools,
+            self.node_pool,
+            self.node_free,
+            self.node_mask,
+        )
+        total = 0
+        for n, bits, g in slots:
+            k = node_free[n]
+            p = node_pool[n]
+            if p >= 0:
+                pool = pools[p]
+                pool.by_free[k].discard(n)
+                pool.by_free[k + sign * g].add(n)
+                pool.free += sign * g
+            node_free[n] = k + sign * g
+            if sign > 0:
+                node_mask[n] |= bits
+            else:
+                node_mask[n] &= ~bits
+            total += g
+        t = self.tenant[j]
+        if t >= 0:
+            self.held[t] -= sign * total
 
     def placement_of(self, j: int) -> Placement:
         slots = self.place[j] or ()

@@ -193,3 +193,4 @@ class Wait:
 Decision = Start | Preempt | Wait
 
 NEVER_FITS = "never fits"
+UNKNOWN_TENANT = "unknown tenant"

@@ -323,7 +323,7 @@ class _Ailab(Scheduler):
 
     def wait_reasons(self, now: float) -> list[tuple[int, str]]:
         b = self.board
-        out: list[tuple[int, str]] = [(j, "never fits") for j in self.rejected]
+        out: list[tuple[int, str]] = self.rejection_reasons()
         for t, q in enumerate(self.queues):
             for k, e in enumerate(sorted(q)):
                 j = e[3]

@@ -13,7 +13,6 @@ import bisect
 
 from ailab.scheduling.board import Board
 from ailab.scheduling.estimate import RuntimeEstimator
-from ailab.scheduling.model import NEVER_FITS
 from ailab.scheduling.policies.base import Policy, Scheduler
 from ailab.scheduling.policies.easy import easy_pass, runtime_of
 
@@ -60,7 +59,7 @@ class _Backfill(Scheduler):
 
     def wait_reasons(self, now: float) -> list[tuple[int, str]]:
         b = self.board
-        out: list[tuple[int, str]] = [(j, NEVER_FITS) for j in self.rejected]
+        out: list[tuple[int, str]] = self.rejection_reasons()
         for p, q in enumerate(self.queues):
             head = self.heads.get(p, -1)
             for _, j in q:

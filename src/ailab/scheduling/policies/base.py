@@ -16,7 +16,7 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 from ailab.scheduling.board import Board, Pool, checkpoint_cost
-from ailab.scheduling.model import NEVER_FITS
+from ailab.scheduling.model import NEVER_FITS, UNKNOWN_TENANT
 
 
 class Scheduler(ABC):
@@ -133,10 +133,15 @@ class Scheduler(ABC):
     def on_finish(self, j: int, now: float) -> None:  # noqa: B027 - optional hook
         """A job completed; learning policies update their estimates here."""
 
+    def rejection_reasons(self) -> list[tuple[int, str]]:
+        """The jobs refused at submission: ``"unknown tenant"`` or ``"never fits"``."""
+        b = self.board
+        return [(j, UNKNOWN_TENANT if b.tenant[j] < 0 else NEVER_FITS) for j in self.rejected]
+
     def wait_reasons(self, now: float) -> list[tuple[int, str]]:
         """Why each pending job is not running, in the policy's order."""
         b = self.board
-        out: list[tuple[int, str]] = [(j, NEVER_FITS) for j in self.rejected]
+        out: list[tuple[int, str]] = self.rejection_reasons()
         heads: dict[int, int] = {}
         for j in self.pending_order(now):
             t = b.tenant[j]
