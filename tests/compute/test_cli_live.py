@@ -175,3 +175,28 @@ def test_cancel_and_alloc_ls(cli: Any) -> None:
     listing = cli("alloc", "ls")
     assert "Team Vision" in listing.output
     assert "100.00" in listing.output
+
+
+def test_env_overrides_the_stored_login_and_logs_follow(
+    cli: Any,
+    lab: Lab,
+    live_server: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    scheduler: Callable[[], None],
+) -> None:
+    """AILAB_URL/AILAB_TOKEN win over the stored login (here: another user's token, who sees
+    no allocations); `job logs -f` prints the output and returns once the job has ended."""
+    job_id = cli("job", "submit", "-A", "Team Vision", "--time", "1m", "--", "echo", "hi").output
+    wait_for(
+        lambda: Job.objects.get(pk=int(job_id)).status == JobStatus.COMPLETED, 15, tick=scheduler
+    )
+    follow = cli("job", "logs", "-f", job_id.strip())
+    assert follow.exit_code == 0
+    assert follow.output == "hi\n"
+    other = token_create(actor=lab.other, user=lab.other, name="cli").raw
+    monkeypatch.setenv("AILAB_URL", live_server.url)
+    monkeypatch.setenv("AILAB_TOKEN", other)
+    assert "Team Vision" not in cli("alloc", "ls").output
+    shown = cli("job", "show", job_id.strip())
+    assert shown.exit_code == 1
+    assert "no such job" in shown.output

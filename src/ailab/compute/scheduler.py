@@ -101,6 +101,7 @@ class Snapshot:
     largest_node: int = 0
     busy: set[tuple[str, int]] = field(default_factory=set)  # (node, GPU index) held now
     reasons: dict[int, str] = field(default_factory=dict)  # pending job id -> shown reason
+    cpu_only: list[int] = field(default_factory=list)  # pending jobs with no GPUs
 
 
 def _allocation_holds(
@@ -191,8 +192,12 @@ def snapshot(cluster: Cluster, now: dt.datetime, capabilities: frozenset[str]) -
             )
         )
     queue: list[PlanJob | PendingJob] = []
+    cpu_only: list[int] = []
     for row in pending:
         if row.pk in holds:
+            continue
+        if row.gpus == 0:  # the planner places GPUs only; these start on any node at once
+            cpu_only.append(row.pk)
             continue
         pj = _plan_job(row)
         queue.append(
@@ -219,6 +224,7 @@ def snapshot(cluster: Cluster, now: dt.datetime, capabilities: frozenset[str]) -
         held=holds,
         runs={j.pk: j.run for j in pending},
         reasons={j.pk: j.reason for j in pending},
+        cpu_only=cpu_only,
         busy={
             (s.node_id, i) for rj in running_rows for s in rj.placement.slots for i in s.gpu_indices
         },
@@ -303,6 +309,7 @@ def _apply_decisions(
                 waits[_reason(snap, d.reason, jid)].append(jid)
     for job_id, reason in snap.held.items():
         waits[reason].append(job_id)
+    starts.extend((jid, Start(str(jid), Placement(()))) for jid in snap.cpu_only)
     _start_many(snap, starts, now, out, waits)
     if out.assignments:
         GpuAssignment.objects.bulk_create(out.assignments)
@@ -383,7 +390,7 @@ def plan_and_apply(
 ) -> Applied:
     now = now or timezone.now()
     snap = snapshot(cluster, now, capabilities)
-    if not snap.state.pending and not snap.held:
+    if not snap.state.pending and not snap.held and not snap.cpu_only:
         return Applied()
     decisions = plan(snap.state, policy_name(), now.timestamp())
     return apply(snap, decisions, owner=owner, now=now)
