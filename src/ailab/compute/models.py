@@ -155,7 +155,7 @@ class JobStatus(models.TextChoices):
 JOB_TRANSITIONS = Transitions(
     "job",
     {
-        JobStatus.PENDING: {JobStatus.RUNNING, JobStatus.CANCELLED, JobStatus.FAILED},
+        JobStatus.PENDING: {JobStatus.RUNNING, JobStatus.CANCELLED},
         JobStatus.RUNNING: {
             JobStatus.COMPLETED,
             JobStatus.FAILED,

@@ -248,7 +248,6 @@ def _plan_job(job: Job | PendingRow) -> PlanJob:
 class Applied:
     started: list[int] = field(default_factory=list)
     preempted: list[int] = field(default_factory=list)
-    rejected: list[int] = field(default_factory=list)
     conflict: bool = False
     assignments: list[GpuAssignment] = field(default_factory=list)
 
@@ -299,12 +298,11 @@ def _apply_decisions(
             starts.append((jid, d))
         elif isinstance(d, Wait):
             if d.reason == "never fits":
-                reason = f"never fits: more GPUs than any node has (at most {snap.largest_node})"
-                n = Job.objects.filter(pk=jid, status=JobStatus.PENDING).update(
-                    status=JobStatus.FAILED, reason=reason, ended_at=now
-                )
-                if n:
-                    out.rejected.append(jid)
+                # Kept pending, not failed: the inventory may grow back (a node returns, the
+                # worker is restarted with its GPUs declared); submit refuses such jobs.
+                waits[
+                    f"never fits: more GPUs than any node has (at most {snap.largest_node})"
+                ].append(jid)
             else:
                 waits[_reason(snap, d.reason, jid)].append(jid)
     for job_id, reason in snap.held.items():
