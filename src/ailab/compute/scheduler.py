@@ -176,21 +176,7 @@ def snapshot(cluster: Cluster, now: dt.datetime, capabilities: frozenset[str]) -
         Tenant(str(a.pk), quota_gpus=a.gpu_quota, weight=float(a.weight))
         for a in sorted(allocations.values(), key=lambda a: a.pk)
     )
-    running_rows = []
-    for job in running:
-        by_node: dict[str, list[int]] = defaultdict(list)
-        for a in job.assignments.all():
-            by_node[a.node.name].append(a.gpu_index)
-        if not by_node:
-            continue
-        running_rows.append(
-            RunningJob(
-                job=_plan_job(job),
-                placement=Placement(tuple(Slot(n, tuple(sorted(i))) for n, i in by_node.items())),
-                start_time=(job.started_at or now).timestamp(),
-                attained=float(job.attained_gpu_seconds),
-            )
-        )
+    running_rows = _running_rows(running, now)
     queue: list[PlanJob | PendingJob] = []
     cpu_only: list[int] = []
     for row in pending:
@@ -230,6 +216,26 @@ def snapshot(cluster: Cluster, now: dt.datetime, capabilities: frozenset[str]) -
         },
         largest_node=max((n.gpus for n in nodes.values()), default=0),
     )
+
+
+def _running_rows(running: list[Job], now: dt.datetime) -> list[RunningJob]:
+    """Running jobs as the planner sees them: where they hold GPUs and since when."""
+    rows = []
+    for job in running:
+        by_node: dict[str, list[int]] = defaultdict(list)
+        for a in job.assignments.all():
+            by_node[a.node.name].append(a.gpu_index)
+        if not by_node:
+            continue
+        rows.append(
+            RunningJob(
+                job=_plan_job(job),
+                placement=Placement(tuple(Slot(n, tuple(sorted(i))) for n, i in by_node.items())),
+                start_time=(job.started_at or now).timestamp(),
+                attained=float(job.attained_gpu_seconds),
+            )
+        )
+    return rows
 
 
 def _plan_job(job: Job | PendingRow) -> PlanJob:
