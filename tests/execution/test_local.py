@@ -119,3 +119,25 @@ def test_a_command_that_cannot_start_fails_with_a_reason(tmp_path: Path) -> None
     status = backend.poll([eid])[eid]
     assert status.exit_code == 127
     assert "cannot start" in status.reason
+
+
+def test_a_launch_that_died_before_starting_the_runner_is_resumed(tmp_path: Path) -> None:
+    """A submit that wrote the spec and the launch lock, then died before starting the runner:
+    once the starting grace is over, a poll resumes the launch (the job is not lost) and a
+    later submit of the same id starts nothing more."""
+    backend = LocalBackend(tmp_path, gpus=[])
+    marker = tmp_path / "ran"
+    backend.submit(spec("g.1", ["sh", "-c", f"echo x >> {marker}"]))
+    wait_state(backend, "g.1", State.COMPLETED)
+    jobdir = tmp_path / "jobs" / "g.1"
+    for name in ("runner.json", "launched.json", "result.json", "runner.log"):
+        (jobdir / name).unlink()
+    marker.unlink()
+    old = time.time() - 3600
+    os.utime(jobdir / "launch.lock", (old, old))
+    os.utime(jobdir, (old, old))
+    assert backend.poll(["g.1"])["g.1"].state == State.PENDING
+    wait_state(backend, "g.1", State.COMPLETED)
+    assert backend.submit(spec("g.1", ["true"])) == "g.1"
+    time.sleep(0.5)
+    assert marker.read_text() == "x\n"

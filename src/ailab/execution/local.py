@@ -136,11 +136,8 @@ class LocalBackend:
             data = asdict(spec)
             data.update(env=dict(spec.env), grace_s=self.grace_s)
             write_json(jobdir / "spec.json", data)
-        try:
-            fd = os.open(jobdir / "launch.lock", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        except FileExistsError:
+        if not self._take_launch_lock(jobdir):
             return spec.job_id
-        os.close(fd)
         try:
             with open(jobdir / "runner.log", "ab") as log:
                 proc = subprocess.Popen(
@@ -169,6 +166,26 @@ class LocalBackend:
             ctime = psutil.Process(proc.pid).create_time()
         write_json(jobdir / "launched.json", {"pid": proc.pid, "create_time": ctime})
         return spec.job_id
+
+    def _take_launch_lock(self, jobdir: Path) -> bool:
+        """Only the caller that creates ``launch.lock`` starts the runner. A lock left by a
+        caller that died before starting it (no launched.json, no runner.json, older than
+        the starting grace) is taken over, so such a job is started rather than lost."""
+        lock = jobdir / "launch.lock"
+        for _ in range(2):
+            try:
+                os.close(os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+                return True
+            except FileExistsError:
+                started = (jobdir / "launched.json").exists() or (jobdir / "runner.json").exists()
+                try:
+                    age = time.time() - lock.stat().st_mtime
+                except FileNotFoundError:
+                    continue
+                if started or age < STARTING_GRACE_S:
+                    return False
+                lock.unlink(missing_ok=True)
+        return False
 
     def _reap(self) -> None:
         for job_id, proc in list(self._children.items()):
@@ -218,8 +235,13 @@ class LocalBackend:
             age = time.time() - jobdir.stat().st_mtime
             if age < STARTING_GRACE_S and launched is None:
                 return Status(eid, State.PENDING, reason="starting")
-            if launched is None and not (jobdir / "launch.lock").exists():
-                return Status(eid, State.PENDING, reason="submitted, not started")
+            if launched is None:
+                # A submit that died between taking the launch lock and starting the runner:
+                # start it now (the stale lock is taken over), so the job is not lost.
+                spec = _spec_from(read_json(jobdir / "spec.json"))
+                if spec is not None:
+                    self.submit(spec)
+                    return Status(eid, State.PENDING, reason="starting (launch resumed)")
             return Status(eid, State.LOST, reason="runner never started")
         return self._status(eid)
 
@@ -281,6 +303,19 @@ class LocalBackend:
         if not self.jobs_dir.is_dir():
             return []
         return sorted(p.name for p in self.jobs_dir.iterdir() if p.is_dir())
+
+
+def _spec_from(data: dict[str, object] | None) -> JobSpec | None:
+    """The JobSpec that ``submit`` wrote to spec.json (None if it is missing or unreadable)."""
+    if not data:
+        return None
+    fields = {k: v for k, v in data.items() if k in JobSpec.__dataclass_fields__}
+    try:
+        fields["command"] = tuple(fields["command"])  # type: ignore[arg-type]
+        fields["gpu_indices"] = tuple(fields.get("gpu_indices") or ())  # type: ignore[arg-type]
+        return JobSpec(**fields)  # type: ignore[arg-type]
+    except (KeyError, TypeError):
+        return None
 
 
 def _from_result(eid: str, result: Mapping[str, object]) -> Status:
