@@ -173,8 +173,7 @@ class _Ailab(Scheduler):
         for p in sorted(self.dirty):
             pool = self.board.pools[p]
             self._guarantees(pool, now, started, preempted)
-            if pool.free > 0:
-                self._lend(pool, now, started)
+            self._lend(pool, now, started, preempted)
         self.dirty.clear()
         return started, preempted
 
@@ -203,7 +202,7 @@ class _Ailab(Scheduler):
                 heapq.heappush(q, e)
                 break
 
-    def _lend(self, pool: Pool, now: float, started: list[int]) -> None:
+    def _lend(self, pool: Pool, now: float, started: list[int], preempted: list[int]) -> None:
         b = self.board
         gpus = b.gpus
         cand: list[tuple[Any, ...]] = []
@@ -214,14 +213,26 @@ class _Ailab(Scheduler):
         heapq.heapify(cand)
         back: list[tuple[int, Entry]] = []
         scans = 0
-        while cand and pool.free > 0 and scans < self.scan_limit:
+        # one failed attempt to preempt ends the attempts of this pass: they are costly
+        may_preempt = self.can_preempt
+        while cand and scans < self.scan_limit:
+            if pool.free <= 0 and not (may_preempt and self.budget > 0):
+                break
             t = heapq.heappop(cand)[-1]
             q = self.queues[t]
             e = heapq.heappop(q)
             j = e[3]
             scans += 1
-            if gpus[j] > pool.free or not self._launch(pool, j, now, started):
+            ok = gpus[j] <= pool.free and self._launch(pool, j, now, started)
+            if not ok and e[0] == 0 and may_preempt and self.budget > 0:
+                ok = self._reclaim(pool, j, now, preempted, lending=True) and self._launch(
+                    pool, j, now, started
+                )
+                may_preempt = ok
+            if not ok:
                 back.append((t, e))
+                if e[0] > 0 and pool.free <= 0:
+                    break
             if q:
                 heapq.heappush(cand, (*self._lend_key(q[0], now), t))
         for t, e in back:
@@ -233,16 +244,20 @@ class _Ailab(Scheduler):
 
     # reclaiming -----------------------------------------------------------
 
-    def _candidates(self, pool: Pool, j: int) -> dict[int, list[int]]:
-        """Jobs that ``j`` may preempt, by node: loans of other tenants above their quota, and,
-        for a job of level 0, its own tenant's demoted jobs."""
+    def _candidates(self, pool: Pool, j: int, lending: bool) -> dict[int, list[int]]:
+        """Jobs that ``j`` may preempt, by node: loans of other tenants above their quota (only
+        demoted ones when ``j`` itself would borrow), and, for a job of level 0, its own
+        tenant's demoted jobs."""
         b = self.board
         t = b.tenant[j]
         held, quota = b.held, b.quota
         cands: list[int] = []
         for u in pool.tenants:
             if u != t and held[u] > quota[u] and self.loans_by[u]:
-                cands.extend(self.loans_by[u])
+                if lending:
+                    cands.extend(v for v in self.loans_by[u] if v in self.demoted)
+                else:
+                    cands.extend(self.loans_by[u])
         if b.attained[j] < self.threshold:
             cands.extend(self.demoted_by[t])
         by_node: dict[int, list[int]] = {}
@@ -252,11 +267,13 @@ class _Ailab(Scheduler):
                 by_node.setdefault(n, []).append(v)
         return by_node
 
-    def _reclaim(self, pool: Pool, j: int, now: float, preempted: list[int]) -> bool:
+    def _reclaim(
+        self, pool: Pool, j: int, now: float, preempted: list[int], lending: bool = False
+    ) -> bool:
         """Preempt what ``j`` may preempt so that it fits; False (nothing preempted) if it can't."""
         b = self.board
         g = b.gpus[j]
-        by_node = self._candidates(pool, j)
+        by_node = self._candidates(pool, j, lending)
         if not by_node:
             return False
         if g > pool.gmax:
