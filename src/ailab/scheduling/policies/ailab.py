@@ -19,7 +19,12 @@ pass:
    GPUs as its tenant's to give. Without ``Capability.PREEMPT`` nothing is reclaimed.
 2. Lending and backfill: the remaining jobs of every tenant, in one global order of
    (level, (GPUs x estimate) / (1 + age / 1 h)), start wherever they fit now (no head
-   blocking); a job started beyond its tenant's quota is a loan and can be reclaimed.
+   blocking); a job started beyond its tenant's quota is a loan and can be reclaimed. A level-0
+   job that does not fit may preempt demoted loans of other tenants (and its own tenant's
+   demoted jobs): borrowed GPUs go to the job with the least service, never a guarantee.
+
+One pass preempts at most ``max_preemptions`` jobs, and stops trying to preempt for lending
+after one attempt that fails.
 """
 
 from __future__ import annotations
