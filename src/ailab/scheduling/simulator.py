@@ -80,14 +80,21 @@ def simulate(
 ) -> SimResult:
     """Replay ``workload`` under ``policy``; every accepted job ends exactly once.
 
+    Jobs are taken in order of submission (stable: ties keep the workload's order); each needs
+    a ``duration``.
+
     With ``record_runs`` the result lists every run of every job with its GPUs (for checks
     such as "no GPU is held twice"); it costs time and memory, so it is off by default.
     """
     pol = get_policy(policy) if isinstance(policy, str) else policy
+    jobs = sorted(workload.jobs, key=lambda j: j.submit_time)
+    missing = next((j.id for j in jobs if j.duration is None or j.duration < 0), None)
+    if missing is not None:
+        raise ValueError(f"job {missing!r} has no duration to replay")
     board = Board(workload.nodes, workload.tenants, mode)
-    board.add_jobs(workload.jobs)
+    board.add_jobs(jobs)
     sched = pol.scheduler(board, preempt=Capability.PREEMPT in capabilities)
-    run = _Run(board, len(workload.jobs), record_runs)
+    run = _Run(board, len(jobs), record_runs)
     run.loop(sched, progress, sample_every)
     return run.result(pol.name, mode, workload, sched.rejected)
 
