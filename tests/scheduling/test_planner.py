@@ -275,3 +275,19 @@ def test_jobs_of_unknown_tenants_wait_with_that_reason() -> None:
     state = ClusterState((Node("n0", 8),), (Tenant("a", 8),), pending=(Job("x", "zz", 1, 0.0),))
     for policy in ("fifo", "backfill", "ailab"):
         assert plan(state, policy, 1.0) == [Wait("x", "unknown tenant")]
+
+
+@pytest.mark.parametrize("policy", ["fifo", "srtf", "las", "ailab", "backfill", "fairshare"])
+def test_running_job_of_an_unknown_tenant_keeps_its_gpus(policy: str) -> None:
+    """A running job whose tenant is not in the state still holds its GPUs and is never
+    preempted for anyone: the 8-GPU job waits, the 4-GPU job takes the free half."""
+    state = ClusterState(
+        (Node("n0", 8, "a"),),
+        (Tenant("a", 8),),
+        running=(_running("ghost", "n0", (0, 1, 2, 3), tenant="zz"),),
+        pending=(Job("big", "a", 8, 1.0), Job("half", "a", 4, 2.0)),
+        mode=Mode.SHARED,
+    )
+    d = plan(state, policy, 100_000.0)
+    assert not any(isinstance(x, Preempt) for x in d)
+    assert "big" not in starts(d)

@@ -97,7 +97,7 @@ class _Ailab(Scheduler):
             self.on_node[n].add(j)
         left = self.threshold - b.attained[j]
         if left > 0:
-            heapq.heappush(self.timers, (b.start[j] + left / b.gpus[j], j, b.start[j]))
+            heapq.heappush(self.timers, (b.start[j] + left / max(b.gpus[j], 1), j, b.start[j]))
         else:
             self._demote(j)
 
@@ -143,9 +143,9 @@ class _Ailab(Scheduler):
 
     def on_restore(self, j: int) -> None:
         b = self.board
-        self._placed(j)
         t = b.tenant[j]
-        if t >= 0 and b.held[t] > b.quota[t]:
+        self._placed(j)
+        if b.held[t] > b.quota[t]:
             self._lent(j)
 
     def finish(self, j: int, now: float) -> None:

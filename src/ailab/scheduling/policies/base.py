@@ -33,8 +33,14 @@ class Scheduler(ABC):
     # events ---------------------------------------------------------------
 
     def restore_running(self, j: int, start: float, attained: float) -> None:
-        """A job of the snapshot that already runs (its GPUs are marked on the board)."""
+        """A job of the snapshot that already runs (its GPUs are marked on the board).
+
+        A job of a tenant the state does not know keeps its GPUs but is invisible to the
+        policy: never preempted, never counted in a pool's running jobs.
+        """
         b = self.board
+        if b.tenant[j] < 0:
+            return
         b.start[j] = start
         b.attained[j] = attained
         job = b.jobs[j]
