@@ -29,6 +29,13 @@ class _Backfill(Scheduler):
         b = self.board
         bisect.insort(self.queues[b.tenant_pool[b.tenant[j]]], (b.submit[j], j))
 
+    def enqueue_all(self, jobs: list[int], now: float) -> None:
+        b = self.board
+        for j in jobs:
+            self.queues[b.tenant_pool[b.tenant[j]]].append((b.submit[j], j))
+        for q in self.queues:
+            q.sort()
+
     def on_finish(self, j: int, now: float) -> None:
         b = self.board
         self.estimator.observe(b.jobs[j], b.attained[j] / max(b.gpus[j], 1) + now - b.start[j])

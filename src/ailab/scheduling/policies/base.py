@@ -225,3 +225,12 @@ class StrictScheduler(Scheduler):
         for heap in self.heaps:
             out.extend(e[-1] for e in sorted(heap))
         return out
+
+    def wait_reasons(self, now: float) -> list[tuple[int, str]]:
+        out = self.rejection_reasons()
+        for heap in self.heaps:
+            if heap:
+                order = sorted(heap)
+                out.append((order[0][-1], "resources"))
+                out.extend([(e[-1], "priority") for e in order[1:]])
+        return out
