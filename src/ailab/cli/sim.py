@@ -46,6 +46,8 @@ def _workload(opts: dict[str, Any]) -> Workload:
         )
     except TraceError as exc:
         raise click.ClickException(f"malformed trace: {exc}") from None
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
     except (OSError, UnicodeDecodeError, EOFError) as exc:
         raise click.ClickException(f"cannot read trace: {exc}") from None
 
@@ -145,7 +147,7 @@ def sim() -> None:
 
 @sim.command("run")
 @_trace_options
-@click.option("--policy", required=True, help="Policy name.")
+@click.option("--policy", required=True, help=f"One of: {', '.join(sorted(POLICIES))}.")
 @click.option("--json", "json_path", default=None, help="Write the metrics as JSON here.")
 def run_cmd(**opts: Any) -> None:
     """Simulate one policy and print its metrics."""
@@ -174,7 +176,9 @@ def _title(wl: Workload, opts: dict[str, Any]) -> str:
 
 @sim.command("compare")
 @_trace_options
-@click.option("--policies", required=True, help="Comma-separated policy names.")
+@click.option(
+    "--policies", required=True, help=f"Comma-separated, from: {', '.join(sorted(POLICIES))}."
+)
 @click.option("--plot", "plot_path", default=None, help="Write a PNG: JCT CDF, queue length.")
 def compare_cmd(**opts: Any) -> None:
     """Simulate several policies on the same trace; one table, optionally a plot."""
