@@ -74,9 +74,16 @@ def _run(wl: Workload, pol: Policy, mode: Mode) -> tuple[SimResult, Metrics, flo
         disable=len(wl.jobs) < 20_000,
     ) as bar:
         task = bar.add_task("sim", total=len(wl.jobs))
-        res = simulate(
-            wl, pol, mode=mode, progress=lambda done, _n: bar.update(task, completed=done)
-        )
+        step = max(len(wl.jobs) // 200, 1)
+        shown = [-step]
+
+        def progress(done: int, _total: int) -> None:
+            if done - shown[0] >= step:  # redrawing costs more than simulating
+                shown[0] = done
+                bar.update(task, completed=done)
+
+        res = simulate(wl, pol, mode=mode, progress=progress)
+        bar.update(task, completed=len(res.records))
     wall = time.perf_counter() - t0
     return res, compute_metrics(res), wall
 
