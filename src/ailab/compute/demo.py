@@ -113,8 +113,9 @@ def demo_build_part(ctx: Any) -> dict[str, Any]:
         f"compute: cluster {cluster.name} with {len(allocations)} allocations; "
         f"{submitted} demo jobs queued (the scheduler loop starts them)"
     )
+    # Only this part's own rows: later parts (programmes' awards) add allocations of their own.
     return {
         "clusters": 1,
-        "allocations": Allocation.objects.filter(cluster=cluster).count(),
-        "jobs": Job.objects.filter(cluster=cluster).count(),
+        "allocations": len(allocations),
+        "jobs": Job.objects.filter(allocation__in=allocations.values()).count(),
     }
