@@ -27,7 +27,8 @@ def plan(state: ClusterState, policy: Policy | str, now: float) -> list[Decision
 
     Returns the decisions in this order: ``Preempt`` (only if the backend has
     ``Capability.PREEMPT``), ``Start`` (in the order the policy chose them), then ``Wait`` for
-    every pending job not started, in the policy's order, with a reason. A job that can never
+    every pending job not started, in the policy's order, with a reason (jobs preempted by this
+    plan are pending again and wait too). A job that can never
     fit its pool waits with reason ``"never fits"``: the caller should reject it.
 
     ``policy`` is a :class:`Policy` or a name from :data:`ailab.scheduling.policies.POLICIES`.
