@@ -66,3 +66,23 @@ def test_jobs_of_accounts_ailab_does_not_know_are_reported_not_charged(
     report = slurm_accounting_import(cluster=slurm_lab.cluster, since=since)
     assert report.unknown_accounts.get(stray) == 1
     assert not Usage.objects.filter(allocation__account=stray).exists()
+
+
+def test_the_scheduler_loop_imports_jobs_run_outside_ailab(
+    slurm_lab: SlurmLab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loop itself charges plain-sbatch jobs (Capability.ACCOUNTING), at most once per
+    AILAB_ACCOUNTING_IMPORT_S: a second pass inside the interval does not import again."""
+    from ailab.compute.loop import Loop
+
+    allocation = slurm_lab.grant(gpu_hours=10)
+    slurm_sync(cluster=slurm_lab.cluster)
+    jid = _plain_sbatch(slurm_lab, allocation.account, gpus=1, seconds=1)
+    monkeypatch.setenv("AILAB_ACCOUNTING_IMPORT_S", "3600")
+    loop = Loop()
+    loop.run_pass()
+    usage = Usage.objects.get(key=f"slurm:{slurm_lab.slurm.name}:{jid}")
+    assert usage.allocation == allocation
+    Usage.objects.filter(pk=usage.pk).delete()
+    loop.run_pass()  # within the interval: no second import
+    assert not Usage.objects.filter(key=f"slurm:{slurm_lab.slurm.name}:{jid}").exists()

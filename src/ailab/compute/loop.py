@@ -18,6 +18,7 @@ a loop that dies loses it after ``AILAB_SCHEDULER_LEASE_S`` seconds (default 15)
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import logging
 import os
 import socket
@@ -45,7 +46,7 @@ from ailab.compute.services import (
     inventory_sync,
     usage_charge,
 )
-from ailab.config.env import env_int
+from ailab.config.env import env_int, env_str
 from ailab.execution.base import Backend, BackendError, Capability, JobSpec, State, Status
 from ailab.execution.registry import get_backend
 
@@ -112,6 +113,10 @@ def job_spec(job: Job) -> JobSpec:
     )
 
 
+# Backends that account for themselves (Capability.ACCOUNTING): their importer, by name.
+ACCOUNTING_IMPORTERS = {"slurm": "ailab.compute.slurm_accounting:slurm_accounting_import"}
+
+
 class Loop:
     """One scheduler loop: its own lease owner id and backend instances."""
 
@@ -120,6 +125,7 @@ class Loop:
         self.backends: dict[str, Backend] = {}
         self.synced: set[int] = set()
         self.states_refreshed = 0.0
+        self.accounting_imported: dict[int, float] = {}
 
     def backend(self, cluster: Cluster) -> Backend:
         if cluster.backend not in self.backends:
@@ -141,6 +147,8 @@ class Loop:
                 inventory_sync(cluster=cluster, nodes=backend.nodes())
                 self.synced.add(cluster.pk)
             report.finished += self.track(cluster, backend)
+            if Capability.ACCOUNTING in backend.capabilities:
+                self.import_accounting(cluster)
             if Capability.SCHEDULES in backend.capabilities:
                 self.submit_pending(cluster, backend)
                 continue
@@ -158,6 +166,27 @@ class Loop:
                 self.submit(job, backend)
             report.started += applied.started
         return report
+
+    def import_accounting(self, cluster: Cluster) -> None:
+        """Every few minutes, charge jobs the backend ran outside ailab (plain ``sbatch``).
+
+        Jobs ailab submitted are charged by ``finish``; the importer's keys make sure a job is
+        charged once whichever side sees it first.
+        """
+        every = float(env_str("AILAB_ACCOUNTING_IMPORT_S", "300"))
+        last = self.accounting_imported.get(cluster.pk)
+        if last is not None and time.monotonic() - last < every:
+            return
+        self.accounting_imported[cluster.pk] = time.monotonic()
+        importer_path = ACCOUNTING_IMPORTERS.get(cluster.backend)
+        if importer_path is None:
+            return
+        module_name, _, attr = importer_path.partition(":")
+        importer = getattr(importlib.import_module(module_name), attr)
+        try:
+            importer(cluster=cluster)
+        except BackendError:
+            log.exception("accounting import for cluster %s failed", cluster.name)
 
     # Backend calls -----------------------------------------------------------
 
