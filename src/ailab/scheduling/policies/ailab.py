@@ -57,6 +57,7 @@ class _Ailab(Scheduler):
         self.demoted_held = [0] * len(board.tenant_ids)
         # (time the job's service crosses the threshold, job, its start time then)
         self.timers: list[tuple[float, int, float]] = []
+        self.fresh: set[int] = set()
 
     # bookkeeping ----------------------------------------------------------
 
@@ -165,6 +166,7 @@ class _Ailab(Scheduler):
         if self.board.held[t] > self.board.quota[t]:
             self._lent(j)
         started.append(j)
+        self.fresh.add(j)
         return True
 
     # the pass -------------------------------------------------------------
@@ -172,6 +174,7 @@ class _Ailab(Scheduler):
     def schedule(self, now: float) -> tuple[list[int], list[int]]:
         started: list[int] = []
         preempted: list[int] = []
+        self.fresh = set()
         if self.timers and self.can_preempt:
             self._expire_timers(now)
         self.budget = self.max_preempt
@@ -266,8 +269,10 @@ class _Ailab(Scheduler):
         if b.attained[j] < self.threshold:
             cands.extend(self.demoted_by[t])
         by_node: dict[int, list[int]] = {}
-        place = b.place
+        place, fresh = b.place, self.fresh
         for v in cands:
+            if v in fresh:  # started in this pass: never stopped in the same pass
+                continue
             for n, _, _ in place[v] or ():
                 by_node.setdefault(n, []).append(v)
         return by_node
