@@ -17,6 +17,7 @@ lowest index first. A node never gives more GPUs than it has.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 
 from ailab.scheduling.model import (
@@ -278,12 +279,7 @@ class Board:
 
     def placement_of(self, j: int) -> Placement:
         slots = self.place[j] or ()
-        return Placement(
-            tuple(
-                Slot(self.node_ids[n], tuple(i for i in range(bits.bit_length()) if bits >> i & 1))
-                for n, bits, _ in slots
-            )
-        )
+        return Placement(tuple(Slot(self.node_ids[n], _indices(bits)) for n, bits, _ in slots))
 
     # snapshots ------------------------------------------------------------
 
@@ -309,3 +305,9 @@ class Board:
                 slots.append((n, bits, len(s.gpu_indices)))
             board.alloc_exact(j, tuple(slots))
         return board
+
+
+@functools.lru_cache(maxsize=4096)
+def _indices(bits: int) -> tuple[int, ...]:
+    """The GPU indices set in a node's bitmask (cached: nodes have few distinct masks)."""
+    return tuple(i for i in range(bits.bit_length()) if bits >> i & 1)

@@ -9,6 +9,10 @@ very same policy code, only through a board it keeps between events instead of a
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from ailab.scheduling.board import Board
 from ailab.scheduling.model import (
     Capability,
@@ -33,6 +37,31 @@ def plan(state: ClusterState, policy: Policy | str, now: float) -> list[Decision
 
     ``policy`` is a :class:`Policy` or a name from :data:`ailab.scheduling.policies.POLICIES`.
     """
+    with _cyclic_gc_paused():
+        return _plan(state, policy, now)
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Hold off the cyclic garbage collector for one plan.
+
+    A plan over a large cluster allocates tens of thousands of small objects (board entries,
+    placements, decisions); each burst of allocations triggers collections that walk every
+    object of the snapshot, which made up about half of the p99 latency. Everything a plan
+    builds is acyclic (tuples, dicts, frozen dataclasses), so reference counting frees it all
+    and pausing the cyclic collector for the call changes nothing but the time. The caller's
+    setting is restored, never turned on if it was off.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _plan(state: ClusterState, policy: Policy | str, now: float) -> list[Decision]:
     pol = get_policy(policy) if isinstance(policy, str) else policy
     board = Board.from_state(state)
     sched = pol.scheduler(board, preempt=Capability.PREEMPT in state.capabilities)

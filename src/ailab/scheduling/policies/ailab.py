@@ -351,11 +351,15 @@ class _Ailab(Scheduler):
     def wait_reasons(self, now: float) -> list[tuple[int, str]]:
         b = self.board
         out: list[tuple[int, str]] = self.rejection_reasons()
+        gpus = b.gpus
         for t, q in enumerate(self.queues):
+            if not q:
+                continue
+            room = b.quota[t] - b.held[t]  # GPUs left of the tenant's guarantee
+            free = b.pools[b.tenant_pool[t]].free
             for k, e in enumerate(sorted(q)):
                 j = e[3]
-                pool = b.pools[b.tenant_pool[t]]
-                if b.held[t] + b.gpus[j] > b.quota[t] and pool.free < b.gpus[j]:
+                if gpus[j] > room and free < gpus[j]:
                     out.append((j, "quota"))
                 elif k == 0:
                     out.append((j, "resources"))
