@@ -112,7 +112,7 @@ def _me(user: User) -> dict[str, object]:
         "email": user.email,
         "full_name": user.full_name,
         "is_lab_staff": is_lab_staff(user),
-        "memberships": list(selectors.membership_list_visible_to(user).filter(user=user)),
+        "memberships": list(selectors.membership_list_of(user).select_related("user")),
     }
 
 

@@ -46,6 +46,12 @@ def membership_list_visible_to(
     return qs.distinct()
 
 
+def membership_list_of(user: User, *, role: str | None = None) -> QuerySet[Membership]:
+    """The user's own memberships (optionally of one role), with their organisations."""
+    qs = Membership.objects.select_related("organisation").filter(user=user)
+    return qs.filter(role=role) if role else qs
+
+
 def access_membership(user: User, membership_id: int, action: str = VIEW) -> Membership:
     """Visible to lab staff and members of the same organisation; changed by founders, staff,
     and (to leave) the member themself."""

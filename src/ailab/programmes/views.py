@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from ailab.accounts.models import Membership, OrganisationKind, Role, User
 from ailab.accounts.roles import is_lab_staff
+from ailab.accounts.selectors import membership_list_of
 from ailab.common.errors import PermissionDenied
 from ailab.fund import selectors as fund_selectors
 from ailab.programmes import eligibility, forms, selectors, services
@@ -36,9 +37,7 @@ def call_detail(request: HttpRequest, intake_id: int) -> HttpResponse:
 
 
 def _founded(user: User) -> list[Membership]:
-    return list(
-        Membership.objects.filter(user=user, role=Role.FOUNDER).select_related("organisation")
-    )
+    return list(membership_list_of(user, role=Role.FOUNDER))
 
 
 @login_required

@@ -8,8 +8,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from ailab.accounts.models import Organisation, User
+from ailab.accounts.models import OrganisationKind, User
 from ailab.accounts.roles import is_lab_staff
+from ailab.accounts.selectors import organisation_list
 from ailab.common.errors import ValidationError
 from ailab.common.htmx import render_page_or_fragment
 from ailab.programmes import forms, selectors, services
@@ -27,7 +28,7 @@ def review_dashboard(request: HttpRequest) -> HttpResponse:
         "assignments": selectors.assignment_list_for(user),
         "is_staff": is_lab_staff(user),
         "intakes": selectors.intake_list_public() if is_lab_staff(user) else [],
-        "organisations": Organisation.objects.filter(kind="startup"),
+        "organisations": organisation_list(kind=OrganisationKind.STARTUP),
     }
     return render(request, "programmes/review_dashboard.html", context)
 
