@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
@@ -138,3 +139,38 @@ class APIToken(TimeStampedModel):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+POSIX_USERNAME_RE = r"^[a-z_][a-z0-9_-]{0,31}$"
+
+
+class PosixAccount(TimeStampedModel):
+    """The Unix account a user's jobs run as: assigned by lab staff (or a configured
+    provisioner), never derived from the email. One per user; usernames and uids unique."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="posix")
+    username = models.CharField(
+        max_length=32,
+        unique=True,
+        validators=[
+            RegexValidator(
+                POSIX_USERNAME_RE,
+                "a Unix username: lower-case letters, digits, '_' or '-', at most 32, "
+                "starting with a letter or '_'",
+            )
+        ],
+    )
+    uid = models.PositiveIntegerField(unique=True)
+    gid = models.PositiveIntegerField(help_text="Primary group id (usually the same as uid).")
+    assigned_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["username"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(uid__gte=1000), name="posix_uid_not_system"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} ({self.uid})"
