@@ -31,6 +31,7 @@ from django.db import close_old_connections, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from ailab.accounts.posix import posix_account_of
 from ailab.compute.models import (
     JOB_TRANSITIONS,
     Cluster,
@@ -96,6 +97,7 @@ class PassReport:
 
 
 def job_spec(job: Job) -> JobSpec:
+    posix = posix_account_of(job.user)
     return JobSpec(
         job_id=job.backend_job_id,
         name=job.name or f"job-{job.pk}",
@@ -107,7 +109,9 @@ def job_spec(job: Job) -> JobSpec:
         cpus=job.cpus,
         memory_mb=job.memory_mb,
         account=job.allocation.account,
-        user=job.user.email,
+        user=posix.username if posix else "",
+        uid=posix.uid if posix else None,
+        gid=posix.gid if posix else None,
         node=job.node.name if job.node else None,
         gpu_indices=tuple(job.gpu_indices or ()),
     )

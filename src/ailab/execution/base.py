@@ -67,7 +67,9 @@ class JobSpec:
     cpus: int = 1
     memory_mb: int | None = None
     account: str = ""  # the allocation's account (a Slurm account)
-    user: str = ""  # who submitted it (a Slurm user)
+    user: str = ""  # the Unix account the job runs as (its owner's POSIX identity)
+    uid: int | None = None  # that account's uid and primary gid, as the lab assigned them
+    gid: int | None = None
     node: str | None = None  # chosen by ailab's planner (backends with GPU_PINNING)
     gpu_indices: tuple[int, ...] = ()  # likewise
     stdout_path: str | None = None
