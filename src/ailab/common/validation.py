@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 
@@ -36,3 +38,21 @@ def require_text(value: str | None, *, field: str, max_length: int, blank: bool 
     if len(text) > max_length:
         raise ValidationError(f"at most {max_length} characters (got {len(text)})", field=field)
     return text
+
+
+def _is_control(ch: str) -> bool:
+    # Cc: control characters (newline, NUL, escape); Cf: format characters (right-to-left
+    # override, zero-width space and joiners); Zl/Zp: line and paragraph separators.
+    return unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")
+
+
+def refuse_control_chars(value: str, *, field: str, allow_tab: bool = False) -> str:
+    """``value`` unchanged, or a ValidationError naming ``field`` if it holds a control or
+    format character: such characters inject lines into scripts and logs and disguise text."""
+    for i, ch in enumerate(value):
+        if _is_control(ch) and not (allow_tab and ch == "\t"):
+            raise ValidationError(
+                f"must not contain control or format characters (U+{ord(ch):04X} at {i})",
+                field=field,
+            )
+    return value
