@@ -19,6 +19,7 @@ from ailab.scheduling import (
     Start,
     Tenant,
     Wait,
+    WaitReason,
     pending_reasons,
     plan,
 )
@@ -83,7 +84,12 @@ def test_decisions_order_and_reasons() -> None:
         pending=(Job("h", "a", 4, 1.0), Job("s", "a", 1, 2.0), Job("huge", "a", 16, 3.0)),
     )
     d = plan(state, "fifo", 5.0)
-    assert d == [Wait("huge", "never fits"), Wait("h", "resources"), Wait("s", "priority")]
+    assert d == [
+        Wait("huge", WaitReason.NEVER_FITS, "16 GPUs, the pool has 8"),
+        Wait("h", WaitReason.RESOURCES),
+        Wait("s", WaitReason.PRIORITY),
+    ]
+    assert [w.reason for w in d if isinstance(w, Wait)] == ["never fits", "resources", "priority"]
 
 
 def test_backfill_reason_names_the_reserved_job() -> None:
@@ -106,6 +112,10 @@ def test_backfill_reason_names_the_reserved_job() -> None:
     )
     d = plan(state, "backfill", 5.0)
     assert pending_reasons(d) == {"h": "resources", "s": "reserved for job h"}
+    last = d[-1]
+    assert last == Wait("s", WaitReason.RESERVED, "h")
+    assert isinstance(last, Wait)
+    assert last.text == "reserved: GPUs held back for job h"
 
 
 def _loan_state(caps: frozenset[Capability]) -> ClusterState:
@@ -274,7 +284,7 @@ def test_jobs_of_unknown_tenants_wait_with_that_reason() -> None:
     """A job whose tenant is not in the state is never started: "unknown tenant"."""
     state = ClusterState((Node("n0", 8),), (Tenant("a", 8),), pending=(Job("x", "zz", 1, 0.0),))
     for policy in ("fifo", "backfill", "ailab"):
-        assert plan(state, policy, 1.0) == [Wait("x", "unknown tenant")]
+        assert plan(state, policy, 1.0) == [Wait("x", WaitReason.UNKNOWN_TENANT)]
 
 
 @pytest.mark.parametrize("policy", ["fifo", "srtf", "las", "ailab", "backfill", "fairshare"])

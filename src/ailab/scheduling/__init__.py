@@ -18,8 +18,9 @@ from ailab.scheduling.model import (
     Start,
     Tenant,
     Wait,
+    WaitReason,
 )
-from ailab.scheduling.planner import pending_reasons, plan
+from ailab.scheduling.planner import pending_codes, pending_reasons, plan
 from ailab.scheduling.policies import POLICIES, get_policy
 
 __all__ = [
@@ -38,7 +39,9 @@ __all__ = [
     "Start",
     "Tenant",
     "Wait",
+    "WaitReason",
     "get_policy",
+    "pending_codes",
     "pending_reasons",
     "plan",
 ]

@@ -75,6 +75,8 @@ class Board:
 
     def __init__(self, nodes: Sequence[Node], tenants: Sequence[Tenant], mode: Mode) -> None:
         self.mode = mode
+        # may one job span several nodes (``Capability.MULTI_NODE``)? set by the caller
+        self.multi_node = True
         self.node_ids = [n.id for n in nodes]
         self.node_cap = [n.gpus for n in nodes]
         self.node_free = list(self.node_cap)

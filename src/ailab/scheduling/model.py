@@ -22,10 +22,20 @@ class Capability(StrEnum):
     ``PREEMPT``: a running job can be stopped (checkpointed) and started again later.
     ``GPU_PINNING``: the backend honours the GPU indices of a placement. Without it the
     indices in a :class:`Start` are advisory (the backend picks its own GPUs on the node).
+    ``MULTI_NODE``: the backend can run one job across several nodes. Without it the planner
+    never starts a job larger than one node: such a job waits with
+    :attr:`WaitReason.NEEDS_MULTI_NODE`.
+    ``SCHEDULES``: the backend schedules by itself (Slurm); the planner stands aside.
+    ``ACCOUNTING``: the backend reports each job's GPU-seconds itself (Slurm's accounting).
+    The planner reads only ``PREEMPT`` and ``MULTI_NODE``; the others are declared here so that
+    there is one ``Capability`` enum for the planner and the backends.
     """
 
     PREEMPT = "preempt"
     GPU_PINNING = "gpu_pinning"
+    MULTI_NODE = "multi_node"
+    SCHEDULES = "schedules"
+    ACCOUNTING = "accounting"
 
 
 ALL_CAPABILITIES: frozenset[Capability] = frozenset(Capability)
@@ -147,7 +157,7 @@ class ClusterState:
     ``usage`` is each tenant's decayed past usage in GPU-seconds (for ``fairshare``; missing
     tenants count as zero). ``capabilities`` are those of the backend: without ``PREEMPT`` the
     planner emits no :class:`Preempt`. Jobs of tenants not in ``tenants`` are never started
-    (they wait with reason ``"unknown tenant"``).
+    (they wait with :attr:`WaitReason.UNKNOWN_TENANT`).
     """
 
     nodes: tuple[Node, ...]
@@ -175,22 +185,80 @@ class Preempt:
     reason: str
 
 
+class WaitReason(StrEnum):
+    """Why a pending job is not started: a code for programs; :attr:`words` for people.
+
+    ``PRIORITY``: jobs ahead of it in the policy's order get the GPUs first. ``RESOURCES``: not
+    enough free GPUs in its pool now. ``QUOTA``: its tenant is at its guarantee and nothing is
+    free to borrow. ``RESERVED``: GPUs are held back for a job ahead of it (the detail names
+    that job's id). ``NEVER_FITS``: more GPUs than its pool has; the caller should reject it.
+    ``UNKNOWN_TENANT``: its tenant is not in the snapshot. ``NEEDS_MULTI_NODE``: more GPUs than
+    one node has, and the backend cannot run a job across nodes (no
+    :attr:`Capability.MULTI_NODE`).
+    """
+
+    PRIORITY = "priority"
+    RESOURCES = "resources"
+    QUOTA = "quota"
+    RESERVED = "reserved"
+    NEVER_FITS = "never_fits"
+    UNKNOWN_TENANT = "unknown_tenant"
+    NEEDS_MULTI_NODE = "needs_multi_node"
+
+    @property
+    def words(self) -> str:
+        """The reason as its owner reads it (without the detail)."""
+        return _WORDS[self]
+
+
+_WORDS: dict[WaitReason, str] = {
+    WaitReason.PRIORITY: "priority: jobs ahead of it in the policy's order",
+    WaitReason.RESOURCES: "resources: no node has enough free GPUs now",
+    WaitReason.QUOTA: "quota: its allocation is at its guaranteed GPUs and none are free to borrow",
+    WaitReason.RESERVED: "reserved: GPUs held back for a job ahead of it",
+    WaitReason.NEVER_FITS: "never fits: more GPUs than its pool has",
+    WaitReason.UNKNOWN_TENANT: "unknown tenant: its allocation is not in the snapshot",
+    WaitReason.NEEDS_MULTI_NODE: "needs several nodes: the backend runs a job on one node only",
+}
+
+# the short phrases of the first plain-text reasons, still read by ``Wait.reason``
+_LEGACY: dict[WaitReason, str] = {
+    WaitReason.NEVER_FITS: "never fits",
+    WaitReason.UNKNOWN_TENANT: "unknown tenant",
+    WaitReason.NEEDS_MULTI_NODE: "needs multi-node",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Wait:
-    """``job_id`` stays pending; ``reason`` is a short phrase to show its owner.
+    """``job_id`` stays pending because of ``code``; ``detail`` adds free words (or ``""``).
 
-    Reasons used: ``"priority"`` (jobs ahead of it in the order get the GPUs first),
-    ``"resources"`` (not enough free GPUs in its pool right now), ``"quota"`` (its tenant is at
-    its guarantee and nothing is free to borrow), ``"reserved for job <id>"`` (GPUs are held
-    for a job ahead of it), ``"never fits"`` (more GPUs than its pool has: reject it),
-    ``"unknown tenant"``.
+    For :attr:`WaitReason.RESERVED` the detail is the id of the job the GPUs are held for.
+    Code reads ``code``; people read :attr:`text` (also ``str(wait)``).
     """
 
     job_id: str
-    reason: str
+    code: WaitReason
+    detail: str = ""
+
+    @property
+    def text(self) -> str:
+        """The reason in words, with the detail."""
+        if self.code is WaitReason.RESERVED and self.detail:
+            return f"reserved: GPUs held back for job {self.detail}"
+        words = self.code.words
+        return f"{words} ({self.detail})" if self.detail else words
+
+    @property
+    def reason(self) -> str:
+        """The short phrase of the first plain-text reasons (``"priority"``, ``"reserved for
+        job <id>"``, ``"never fits"``...): kept for callers written before ``code``."""
+        if self.code is WaitReason.RESERVED:
+            return f"reserved for job {self.detail}"
+        return _LEGACY.get(self.code, self.code.value)
+
+    def __str__(self) -> str:
+        return self.text
 
 
 Decision = Start | Preempt | Wait
-
-NEVER_FITS = "never fits"
-UNKNOWN_TENANT = "unknown tenant"

@@ -22,6 +22,7 @@ from ailab.scheduling.model import (
     Preempt,
     Start,
     Wait,
+    WaitReason,
 )
 from ailab.scheduling.policies import Policy, get_policy
 
@@ -32,8 +33,10 @@ def plan(state: ClusterState, policy: Policy | str, now: float) -> list[Decision
     Returns the decisions in this order: ``Preempt`` (only if the backend has
     ``Capability.PREEMPT``), ``Start`` (in the order the policy chose them), then ``Wait`` for
     every pending job not started, in the policy's order, with a reason (jobs preempted by this
-    plan are pending again and wait too). A job that can never
-    fit its pool waits with reason ``"never fits"``: the caller should reject it.
+    plan are pending again and wait too). Each ``Wait`` carries a :class:`WaitReason` code and a
+    free detail. A job that can never fit its pool waits with ``WaitReason.NEVER_FITS``: the
+    caller should reject it. Without ``Capability.MULTI_NODE`` a job larger than its pool's
+    largest node is never placed: it waits with ``WaitReason.NEEDS_MULTI_NODE``.
 
     ``policy`` is a :class:`Policy` or a name from :data:`ailab.scheduling.policies.POLICIES`.
     """
@@ -64,6 +67,7 @@ def _cyclic_gc_paused() -> Iterator[None]:
 def _plan(state: ClusterState, policy: Policy | str, now: float) -> list[Decision]:
     pol = get_policy(policy) if isinstance(policy, str) else policy
     board = Board.from_state(state)
+    board.multi_node = Capability.MULTI_NODE in state.capabilities
     sched = pol.scheduler(board, preempt=Capability.PREEMPT in state.capabilities)
     for rj in state.running:
         sched.restore_running(board.job_index(rj.job.id), rj.start_time, rj.attained)
@@ -82,13 +86,19 @@ def _plan(state: ClusterState, policy: Policy | str, now: float) -> list[Decisio
     started, preempted = sched.schedule(now)
     out: list[Decision] = [Preempt(board.jobs[j].id, sched.preempt_reason(j)) for j in preempted]
     out.extend(Start(board.jobs[j].id, board.placement_of(j)) for j in started)
-    out.extend(Wait(board.jobs[j].id, reason) for j, reason in sched.wait_reasons(now))
+    jobs = board.jobs
+    out.extend(Wait(jobs[j].id, code, detail) for j, code, detail in sched.wait_reasons(now))
     return out
 
 
 def pending_reasons(decisions: list[Decision]) -> dict[str, str]:
-    """The ``Wait`` decisions of a plan as ``{job_id: reason}``."""
+    """The ``Wait`` decisions of a plan as ``{job_id: reason}`` (the short legacy phrase)."""
     return {d.job_id: d.reason for d in decisions if isinstance(d, Wait)}
 
 
-__all__ = ["pending_reasons", "plan"]
+def pending_codes(decisions: list[Decision]) -> dict[str, WaitReason]:
+    """The ``Wait`` decisions of a plan as ``{job_id: code}``."""
+    return {d.job_id: d.code for d in decisions if isinstance(d, Wait)}
+
+
+__all__ = ["pending_codes", "pending_reasons", "plan"]

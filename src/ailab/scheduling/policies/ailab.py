@@ -34,7 +34,8 @@ from typing import Any
 
 from ailab.scheduling.board import Board, Pool
 from ailab.scheduling.estimate import RuntimeEstimator
-from ailab.scheduling.policies.base import Policy, Scheduler
+from ailab.scheduling.model import WaitReason
+from ailab.scheduling.policies.base import Policy, Reason, Scheduler
 
 # (level, GPUs x estimate, submission time, job)
 Entry = tuple[int, float, float, int]
@@ -348,9 +349,9 @@ class _Ailab(Scheduler):
     def pending_order(self, now: float) -> list[int]:
         return [e[3] for q in self.queues for e in sorted(q)]
 
-    def wait_reasons(self, now: float) -> list[tuple[int, str]]:
+    def wait_reasons(self, now: float) -> list[Reason]:
         b = self.board
-        out: list[tuple[int, str]] = self.rejection_reasons()
+        out: list[Reason] = self.rejection_reasons()
         gpus = b.gpus
         for t, q in enumerate(self.queues):
             if not q:
@@ -360,11 +361,11 @@ class _Ailab(Scheduler):
             for k, e in enumerate(sorted(q)):
                 j = e[3]
                 if gpus[j] > room and free < gpus[j]:
-                    out.append((j, "quota"))
+                    out.append((j, WaitReason.QUOTA, ""))
                 elif k == 0:
-                    out.append((j, "resources"))
+                    out.append((j, WaitReason.RESOURCES, ""))
                 else:
-                    out.append((j, "priority"))
+                    out.append((j, WaitReason.PRIORITY, ""))
         return out
 
 

@@ -13,7 +13,8 @@ import bisect
 
 from ailab.scheduling.board import Board
 from ailab.scheduling.estimate import RuntimeEstimator
-from ailab.scheduling.policies.base import Policy, Scheduler
+from ailab.scheduling.model import WaitReason
+from ailab.scheduling.policies.base import Policy, Reason, Scheduler
 from ailab.scheduling.policies.easy import easy_pass, runtime_of
 
 
@@ -64,16 +65,16 @@ class _Backfill(Scheduler):
     def pending_order(self, now: float) -> list[int]:
         return [j for q in self.queues for _, j in q]
 
-    def wait_reasons(self, now: float) -> list[tuple[int, str]]:
+    def wait_reasons(self, now: float) -> list[Reason]:
         b = self.board
-        out: list[tuple[int, str]] = self.rejection_reasons()
+        out: list[Reason] = self.rejection_reasons()
         for p, q in enumerate(self.queues):
             head = self.heads.get(p, -1)
             for _, j in q:
                 if j == head or head < 0:
-                    out.append((j, "resources"))
+                    out.append((j, WaitReason.RESOURCES, ""))
                 else:
-                    out.append((j, f"reserved for job {b.jobs[head].id}"))
+                    out.append((j, WaitReason.RESERVED, b.jobs[head].id))
         return out
 
 

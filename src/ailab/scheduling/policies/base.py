@@ -16,7 +16,10 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 from ailab.scheduling.board import Board, Pool, checkpoint_cost
-from ailab.scheduling.model import NEVER_FITS, UNKNOWN_TENANT
+from ailab.scheduling.model import WaitReason
+
+# (job, why it waits, free detail)
+Reason = tuple[int, WaitReason, str]
 
 
 class Scheduler(ABC):
@@ -58,7 +61,8 @@ class Scheduler(ABC):
             return False
         p = b.tenant_pool[t]
         g = b.gpus[j]
-        if g > b.pools[p].cap or g <= 0:
+        pool = b.pools[p]
+        if g > pool.cap or g <= 0 or (g > pool.gmax and not b.multi_node):
             self.rejected.append(j)
             return False
         self.enqueue(j, now)
@@ -69,10 +73,15 @@ class Scheduler(ABC):
         """Submit many jobs at once (a snapshot's queue); same effect as ``submit`` each."""
         b = self.board
         ok: list[int] = []
+        pools, tenant_pool, multi = b.pools, b.tenant_pool, b.multi_node
         for j in jobs:
             t = b.tenant[j]
             g = b.gpus[j]
-            if t < 0 or g <= 0 or g > b.pools[b.tenant_pool[t]].cap:
+            if t < 0 or g <= 0:
+                self.rejected.append(j)
+                continue
+            pool = pools[tenant_pool[t]]
+            if g > pool.cap or (g > pool.gmax and not multi):
                 self.rejected.append(j)
             else:
                 ok.append(j)
@@ -139,24 +148,34 @@ class Scheduler(ABC):
     def on_finish(self, j: int, now: float) -> None:  # noqa: B027 - optional hook
         """A job completed; learning policies update their estimates here."""
 
-    def rejection_reasons(self) -> list[tuple[int, str]]:
-        """The jobs refused at submission: ``"unknown tenant"`` or ``"never fits"``."""
+    def rejection_reasons(self) -> list[Reason]:
+        """The jobs refused at submission: unknown tenant, never fits, or needs several nodes
+        that the backend cannot give one job."""
         b = self.board
-        return [(j, UNKNOWN_TENANT if b.tenant[j] < 0 else NEVER_FITS) for j in self.rejected]
+        out: list[Reason] = []
+        for j in self.rejected:
+            pool = b.pool_of(j)
+            if pool is None:
+                out.append((j, WaitReason.UNKNOWN_TENANT, ""))
+            elif b.gpus[j] > pool.cap or b.gpus[j] <= 0:
+                out.append((j, WaitReason.NEVER_FITS, f"{b.gpus[j]} GPUs, the pool has {pool.cap}"))
+            else:
+                out.append((j, WaitReason.NEEDS_MULTI_NODE, f"its nodes have {pool.gmax} GPUs"))
+        return out
 
-    def wait_reasons(self, now: float) -> list[tuple[int, str]]:
+    def wait_reasons(self, now: float) -> list[Reason]:
         """Why each pending job is not running, in the policy's order."""
         b = self.board
-        out: list[tuple[int, str]] = self.rejection_reasons()
+        out: list[Reason] = self.rejection_reasons()
         heads: dict[int, int] = {}
         for j in self.pending_order(now):
             t = b.tenant[j]
             p = b.tenant_pool[t]
             if p not in heads:
                 heads[p] = j
-                out.append((j, "resources"))
+                out.append((j, WaitReason.RESOURCES, ""))
             else:
-                out.append((j, "priority"))
+                out.append((j, WaitReason.PRIORITY, ""))
         return out
 
 
@@ -226,11 +245,12 @@ class StrictScheduler(Scheduler):
             out.extend(e[-1] for e in sorted(heap))
         return out
 
-    def wait_reasons(self, now: float) -> list[tuple[int, str]]:
+    def wait_reasons(self, now: float) -> list[Reason]:
         out = self.rejection_reasons()
+        resources, priority = WaitReason.RESOURCES, WaitReason.PRIORITY
         for heap in self.heaps:
             if heap:
                 order = sorted(heap)
-                out.append((order[0][-1], "resources"))
-                out.extend([(e[-1], "priority") for e in order[1:]])
+                out.append((order[0][-1], resources, ""))
+                out.extend([(e[-1], priority, "") for e in order[1:]])
         return out
