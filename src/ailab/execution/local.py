@@ -1,6 +1,7 @@
 """The local backend: each job a process group on this machine, GPUs pinned by index.
 
-Files, under ``<data dir>/jobs/<job id>/`` (the data directory is ``AILAB_DATA_DIR``):
+Control files, under ``<data dir>/jobs/<job id>/`` (the data directory is
+``AILAB_DATA_DIR``), private to the server in lab mode (:mod:`ailab.execution.isolation`):
 
 - ``spec.json``      the JobSpec, written by ``submit`` before anything starts
 - ``launch.lock``    created exclusively just before the runner is started: one start per id
@@ -9,7 +10,13 @@ Files, under ``<data dir>/jobs/<job id>/`` (the data directory is ``AILAB_DATA_D
 - ``stop``           ``cancel`` or ``preempt``: the runner stops the command (SIGTERM, grace,
                      SIGKILL) and records why
 - ``result.json``    the outcome, written atomically by the runner before it exits
-- ``stdout.log``, ``stderr.log``
+- ``procs.json``     the job's live processes, so a poller can kill them if the runner is lost
+- ``stdout.log``, ``stderr.log``: opened by the runner without following symlinks and
+                     handed to the job as its output; their paths are derived here, never
+                     read from anything a job can write
+
+The job's own working directory and TMPDIR are ``<work root>/<job id>/`` and its ``tmp/``
+(``AILAB_JOB_ROOT``, default ``<data dir>/work``), owned by the job's Unix account, mode 0700.
 
 Each job runs under :mod:`ailab.execution.local_runner`, started in a session of its own so
 that it outlives the worker. A restarted worker (or another process: the web server cancels
@@ -22,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import os
 import re
 import socket
@@ -35,10 +43,13 @@ from pathlib import Path
 import psutil
 
 from ailab.execution import gpus as gpu_discovery
+from ailab.execution import isolation
 from ailab.execution.base import BackendError, Capability, JobSpec, NodeInfo, State, Status
 from ailab.execution.local_runner import read_json, write_json
 
 STARTING_GRACE_S = 30.0
+log = logging.getLogger(__name__)
+_warned_single_user = False
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
@@ -71,9 +82,23 @@ class LocalBackend:
         node_name: str | None = None,
         grace_s: float = 10.0,
         python: str | None = None,
+        isolation_mode: str | None = None,
+        work_root: Path | str | None = None,
+        create_users: bool = False,
+        mem_per_cpu_mb: int | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.jobs_dir = self.data_dir / "jobs"
+        self.isolation = isolation_mode or isolation.mode_from_env()
+        self.work_root = Path(work_root) if work_root else self.data_dir / "work"
+        self.create_users = create_users
+        self.mem_per_cpu_mb = mem_per_cpu_mb
+        if self.isolation == isolation.USERS:
+            isolation.secure_data_dir(self.data_dir, self.work_root)
+        else:
+            self.work_root.mkdir(parents=True, exist_ok=True)
+        self.jobs_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.jobs_dir, 0o700)
         self.gpus = list(gpu_discovery.discover() if gpus is None else gpus)
         self.node_name = node_name or socket.gethostname().split(".")[0] or "localhost"
         self.grace_s = grace_s
@@ -82,17 +107,40 @@ class LocalBackend:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> LocalBackend:
-        """Configured from ``AILAB_DATA_DIR``, ``AILAB_LOCAL_GPUS``, ``AILAB_LOCAL_NODE`` and
-        ``AILAB_LOCAL_GRACE_S`` (seconds between SIGTERM and SIGKILL, default 10)."""
+        """Configured from ``AILAB_DATA_DIR``, ``AILAB_LOCAL_GPUS``, ``AILAB_LOCAL_NODE``,
+        ``AILAB_LOCAL_GRACE_S`` (seconds between SIGTERM and SIGKILL, default 10),
+        ``AILAB_LOCAL_ISOLATION`` (``users`` or ``none``; default ``users`` as root),
+        ``AILAB_JOB_ROOT`` (the jobs' working directories), ``AILAB_LOCAL_CREATE_USERS=1``
+        (make missing Unix accounts with useradd) and ``AILAB_LOCAL_MEM_PER_CPU_MB`` (the
+        memory limit of a job that asks for none; default: no limit)."""
+        global _warned_single_user
         env = os.environ if environ is None else environ
         data_dir = Path(env.get("AILAB_DATA_DIR", "") or "var").resolve()
         grace = float(env.get("AILAB_LOCAL_GRACE_S", "") or 10.0)
+        mode = isolation.mode_from_env(env)
+        if mode == isolation.NONE and not _warned_single_user:
+            _warned_single_user = True
+            log.warning(
+                "local backend in single-user mode: jobs run as %s and are NOT isolated from "
+                "each other or from this server's files (run ailab as root for lab mode)",
+                isolation.whoami(),
+            )
+        per_cpu = env.get("AILAB_LOCAL_MEM_PER_CPU_MB", "")
         return cls(
             data_dir,
             gpus=gpu_discovery.discover(env),
             node_name=env.get("AILAB_LOCAL_NODE") or None,
             grace_s=grace,
+            isolation_mode=mode,
+            work_root=env.get("AILAB_JOB_ROOT") or None,
+            create_users=env.get("AILAB_LOCAL_CREATE_USERS", "") in ("1", "true", "yes"),
+            mem_per_cpu_mb=int(per_cpu) if per_cpu.isdigit() else None,
         )
+
+    @property
+    def isolated(self) -> bool:
+        """Whether jobs run as their owners' Unix accounts (lab mode)."""
+        return self.isolation == isolation.USERS
 
     # Inventory -----------------------------------------------------------
 
@@ -131,10 +179,22 @@ class LocalBackend:
             raise BackendError("local: a GPU job needs gpu_indices (GPU_PINNING)")
         if not spec.command:
             raise BackendError("local: empty command")
-        jobdir.mkdir(parents=True, exist_ok=True)
+        if self.isolation == isolation.USERS and (not spec.user or spec.uid is None):
+            raise BackendError(
+                "local: the job has no Unix account; in lab mode jobs run only as their "
+                "owner's account (ask lab staff to assign one)"
+            )
+        jobdir.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not (jobdir / "spec.json").exists():
             data = asdict(spec)
-            data.update(env=dict(spec.env), grace_s=self.grace_s)
+            data.update(
+                env=dict(spec.env),
+                grace_s=self.grace_s,
+                isolation=self.isolation,
+                work_root=str(self.work_root),
+                create_users=self.create_users,
+                mem_per_cpu_mb=self.mem_per_cpu_mb,
+            )
             write_json(jobdir / "spec.json", data)
         if not self._take_launch_lock(jobdir):
             return spec.job_id
@@ -220,7 +280,7 @@ class LocalBackend:
             result = read_json(jobdir / "result.json")  # it may have just finished
             if result is not None:
                 return _from_result(eid, result)
-            self._kill_orphan(runner)
+            self._kill_orphan(jobdir, runner)
             return Status(
                 eid,
                 State.LOST,
@@ -245,11 +305,20 @@ class LocalBackend:
             return Status(eid, State.LOST, reason="runner never started")
         return self._status(eid)
 
-    def _kill_orphan(self, runner: Mapping[str, object]) -> None:
+    def _kill_orphan(self, jobdir: Path, runner: Mapping[str, object]) -> None:
+        """The runner is gone: kill what is left of the job (its process group and every
+        process the runner last recorded, with their descendants)."""
         pid, ctime = runner.get("child_pid"), runner.get("child_create_time")
         if isinstance(pid, int) and isinstance(ctime, float) and _alive(pid, ctime):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, 9)
+        procs = read_json(jobdir / "procs.json") or {}
+        recorded = [
+            (int(p[0]), float(p[1]))
+            for p in procs.get("pids", [])
+            if isinstance(p, list) and len(p) == 2
+        ]
+        isolation.kill_recorded(recorded)
 
     def _request_stop(self, external_id: str, why: str) -> None:
         try:
@@ -288,14 +357,15 @@ class LocalBackend:
             jobdir = self._dir(external_id)
         except BackendError:
             return b"", offset
-        spec = read_json(jobdir / "spec.json") or {}
-        path = spec.get(f"{stream}_path") or str(jobdir / f"{stream}.log")
+        # The path is ours, never read back from a file; a symlink there is not followed.
+        path = jobdir / f"{stream}.log"
         try:
-            with open(path, "rb") as fh:
-                fh.seek(max(offset, 0))
-                data = fh.read(max(limit, 0))
-        except FileNotFoundError:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        except (FileNotFoundError, OSError):
             return b"", offset
+        with os.fdopen(fd, "rb") as fh:
+            fh.seek(max(offset, 0))
+            data = fh.read(max(limit, 0))
         return data, max(offset, 0) + len(data)
 
     def known_ids(self) -> list[str]:
