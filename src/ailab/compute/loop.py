@@ -272,7 +272,9 @@ class Loop:
             started = status.started_at or current.started_at or now
             ended = status.ended_at or now
             ran = max((ended - started).total_seconds(), 0.0) if status.started_at else 0.0
-            gpu_seconds = round(current.gpus * ran)  # GPUs x seconds, rounded once
+            # The GPUs the backend says the job held (Slurm's AllocTRES), else the request.
+            gpus = status.gpus if status.gpus is not None else current.gpus
+            gpu_seconds = round(gpus * ran)  # GPUs x seconds, rounded once
             if status.started_at:
                 usage_charge(
                     allocation=current.allocation,
@@ -281,7 +283,7 @@ class Loop:
                     ended_at=max(ended, started),
                     key=f"job:{current.pk}:run:{current.run}",
                     job=current,
-                    gpus=current.gpus,
+                    gpus=gpus,
                     gpu_model=current.node.gpu_model if current.node else None,
                 )
             GpuAssignment.objects.filter(job=current).delete()
