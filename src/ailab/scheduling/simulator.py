@@ -92,6 +92,7 @@ def simulate(
     if missing is not None:
         raise ValueError(f"job {missing!r} has no duration to replay")
     board = Board(workload.nodes, workload.tenants, mode)
+    board.multi_node = Capability.MULTI_NODE in capabilities
     board.add_jobs(jobs)
     sched = pol.scheduler(board, preempt=Capability.PREEMPT in capabilities)
     run = _Run(board, len(jobs), record_runs)
