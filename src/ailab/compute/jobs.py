@@ -11,10 +11,10 @@ from django.db.models import Max
 from django.utils import timezone
 
 from ailab.accounts.models import User
+from ailab.accounts.posix import posix_account_require
 from ailab.common.errors import PermissionDenied, ValidationError
-from ailab.common.validation import require_text
+from ailab.common.validation import refuse_control_chars, require_text
 from ailab.compute.models import (
-    JOB_TRANSITIONS,
     NAME_MAX,
     Allocation,
     AllocationState,
@@ -27,6 +27,7 @@ from ailab.compute.selectors import (
     may_cancel,
     may_use_allocation,
 )
+from ailab.compute.transitions import job_transition
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +67,9 @@ def _env(env: object) -> dict[str, str]:
     for key, value in env.items():
         if not isinstance(key, str) or not _ENV_NAME.match(key):
             raise ValidationError(f"bad variable name {key!r}", field="env")
-        if not isinstance(value, str) or "\x00" in value:
+        if not isinstance(value, str):
             raise ValidationError(f"{key}: value must be a string", field="env")
+        refuse_control_chars(value, field=f"env.{key}", allow_tab=True)
         if key == "CUDA_VISIBLE_DEVICES":
             raise ValidationError("CUDA_VISIBLE_DEVICES is set by the scheduler", field="env")
         size += len(key.encode()) + len(value.encode()) + 2
@@ -84,6 +86,31 @@ def _int(value: object, field: str, *, low: int, high: int | None = None) -> int
     if high is not None and value > high:
         raise ValidationError(f"must be at most {high}", field=field)
     return value
+
+
+def _fits_a_node(allocation: Allocation, gpus: int, cpus: int, memory_mb: int | None) -> None:
+    """Refuse a request no active node of the cluster could ever hold: its CPUs or memory
+    (nodes that report none are not counted against)."""
+    nodes = list(
+        Node.objects.filter(
+            cluster_id=allocation.cluster_id, active=True, gpus__gte=gpus
+        ).values_list("cpus", "memory_mb")
+    )
+    if not nodes:
+        return
+    known_cpus = [c for c, _ in nodes if c]
+    if known_cpus and len(known_cpus) == len(nodes) and cpus > max(known_cpus):
+        raise ValidationError(
+            f"more CPUs than any node with {gpus} GPUs has (at most {max(known_cpus)})",
+            field="cpus",
+        )
+    known_mem = [m for _, m in nodes if m]
+    complete = known_mem and len(known_mem) == len(nodes)
+    if memory_mb is not None and complete and memory_mb > max(known_mem):
+        raise ValidationError(
+            f"more memory than any node with {gpus} GPUs has (at most {max(known_mem)} MiB)",
+            field="memory_mb",
+        )
 
 
 def budget_hold_reason(allocation: Allocation, gpu_seconds: int, remaining: int) -> str:
@@ -127,19 +154,25 @@ def job_submit(
     )["m"]
     if largest is not None and n_gpus > largest:
         raise ValidationError(f"more GPUs than any node has (at most {largest})", field="gpus")
+    posix_account_require(actor)  # jobs run as their owner's Unix account, never as ours
     if time_limit_s is None:
         raise ValidationError("this field is required", field="time_limit_s")
     limit = _int(time_limit_s, "time_limit_s", low=1, high=MAX_TIME_LIMIT_S)
     n_cpus = _int(cpus, "cpus", low=1, high=4096)
     mem = None if memory_mb is None else _int(memory_mb, "memory_mb", low=1)
-    wd = require_text(workdir, field="workdir", max_length=1000, blank=True)
+    _fits_a_node(allocation, n_gpus, n_cpus, mem)
+    wd = refuse_control_chars(
+        require_text(workdir, field="workdir", max_length=1000, blank=True), field="workdir"
+    )
     if wd and not wd.startswith("/"):
         raise ValidationError("must be an absolute path", field="workdir")
+    job_name = require_text(name, field="name", max_length=NAME_MAX, blank=True)
+    refuse_control_chars(job_name, field="name")
     job = Job(
         cluster_id=allocation.cluster_id,
         allocation=allocation,
         user=actor,
-        name=require_text(name, field="name", max_length=NAME_MAX, blank=True),
+        name=job_name,
         command=cmd,
         workdir=wd,
         env=_env(env),
@@ -169,11 +202,13 @@ def job_cancel(*, actor: User, job: Job) -> Job:
     if job.finished or job.cancel_requested:
         return job
     if job.status == JobStatus.PENDING:
-        JOB_TRANSITIONS.check(job.status, JobStatus.CANCELLED)
-        job.status = JobStatus.CANCELLED
-        job.ended_at = timezone.now()
-        job.reason = f"cancelled by {actor.email}"
-        job.save(update_fields=["status", "ended_at", "reason", "updated_at"])
+        job_transition(
+            job,
+            JobStatus.CANCELLED,
+            expect=JobStatus.PENDING,
+            ended_at=timezone.now(),
+            reason=f"cancelled by {actor.email}",
+        )
         if job.external_id:  # queued in a backend that schedules (Slurm): withdraw it there
             backend_name, external_id = job.cluster.backend, job.external_id
             transaction.on_commit(lambda: _backend_cancel(backend_name, external_id))

@@ -33,7 +33,6 @@ from django.utils import timezone
 
 from ailab.accounts.posix import posix_account_of
 from ailab.compute.models import (
-    JOB_TRANSITIONS,
     Cluster,
     GpuAssignment,
     Job,
@@ -47,6 +46,7 @@ from ailab.compute.services import (
     inventory_sync,
     usage_charge,
 )
+from ailab.compute.transitions import job_transition
 from ailab.config.env import env_int, env_str
 from ailab.execution.base import Backend, BackendError, Capability, JobSpec, State, Status
 from ailab.execution.registry import get_backend
@@ -258,8 +258,12 @@ class Loop:
         return finished
 
     def _mark_running(self, job: Job, status: Status) -> None:
-        Job.objects.filter(pk=job.pk, status=JobStatus.PENDING).update(
-            status=JobStatus.RUNNING, started_at=status.started_at or timezone.now(), reason=""
+        job_transition(
+            job,
+            JobStatus.RUNNING,
+            expect=JobStatus.PENDING,
+            started_at=status.started_at or timezone.now(),
+            reason="",
         )
 
     def finish(self, job: Job, status: Status) -> bool:
@@ -301,21 +305,19 @@ class Loop:
             else:
                 target = FINAL.get(status.state, JobStatus.FAILED)
                 reason = f"lost: {status.reason}" if status.state == State.LOST else status.reason
-            JOB_TRANSITIONS.check(current.status, target)
-            current.status = target
-            current.reason = reason[:300]
-            current.exit_code = status.exit_code
-            current.attained_gpu_seconds += gpu_seconds
-            current.preempt_requested = False
+            fields: dict[str, object] = {
+                "reason": reason[:300],
+                "exit_code": status.exit_code,
+                "attained_gpu_seconds": current.attained_gpu_seconds + gpu_seconds,
+                "preempt_requested": False,
+            }
             if requeue:
-                current.preemptions += 1
-                current.external_id = ""
-                current.node = None
-                current.gpu_indices = []
+                fields.update(
+                    preemptions=current.preemptions + 1, external_id="", node=None, gpu_indices=[]
+                )
             else:
-                current.ended_at = ended
-            current.save()
-        return True
+                fields["ended_at"] = ended
+            return job_transition(current, target, expect=JobStatus.RUNNING, **fields)
 
 
 def _newest_job_id() -> int:

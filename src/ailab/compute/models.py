@@ -92,6 +92,15 @@ class AllocationState(models.TextChoices):
     EXPIRED = "expired", "Expired"
 
 
+# An allocation's state is derived (dates, then budget): a grant whose dates or budget change
+# may move between any two states; it is still written only by ``allocation_transition``.
+ALLOCATION_TRANSITIONS = Transitions(
+    "allocation",
+    {s: {t for t in AllocationState if t != s} for s in AllocationState},
+    field="state",
+)
+
+
 class Allocation(TimeStampedModel):
     """A GPU-time budget for an organisation's team on one cluster.
 

@@ -31,6 +31,7 @@ from ailab.compute.models import (
     SchedulerLease,
     Usage,
 )
+from ailab.compute.transitions import job_transition
 from ailab.config.env import env_str
 from ailab.scheduling import (
     POLICIES,
@@ -363,20 +364,15 @@ def _start_many(
             # once that job has stopped (a later pass), never on GPUs still in use.
             waits["reserved: waiting for preempted jobs to release its GPUs"].append(jid)
             continue
-        job.status, job.run, job.node, job.gpu_indices = (
-            JobStatus.RUNNING,
-            job.run + 1,
-            node,
-            indices,
-        )
-        job.started_at, job.ended_at, job.exit_code = now, None, None
-        job.external_id, job.reason, job.updated_at = "", "starting", now
+        job.run, job.node, job.gpu_indices = job.run + 1, node, indices
         changed.append(job)
         out.assignments.extend(GpuAssignment(job_id=jid, node=node, gpu_index=i) for i in indices)
         out.started.append(jid)
-    for job in changed:  # locked and checked above; one short UPDATE by primary key each
-        Job.objects.filter(pk=job.pk).update(
-            status=job.status,
+    for job in changed:  # locked and checked above; one short guarded UPDATE each
+        job_transition(
+            job,
+            JobStatus.RUNNING,
+            expect=JobStatus.PENDING,
             run=job.run,
             node=job.node,
             gpu_indices=job.gpu_indices,

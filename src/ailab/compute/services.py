@@ -33,6 +33,7 @@ from ailab.compute.models import (
     Usage,
 )
 from ailab.compute.selectors import allocation_used_seconds
+from ailab.compute.transitions import allocation_transition
 from ailab.config.env import env_str
 from ailab.execution.base import NodeInfo
 
@@ -232,8 +233,12 @@ def allocation_update(
         allocation.gpu_quota = _positive_int(gpu_quota, "gpu_quota", allow_zero=True)
     if weight is not None:
         allocation.weight = _weight(weight)
-    allocation.state = allocation_state_for(allocation)
-    allocation.save()
+    allocation.save(
+        update_fields=["budget_gpu_seconds", "ends_on", "gpu_quota", "weight", "updated_at"]
+    )
+    state = allocation_state_for(allocation)
+    if state != allocation.state:  # locked above: the transition wins
+        allocation_transition(allocation, state, expect=allocation.state)
     hooks.allocation_changed(allocation.pk)
     return allocation
 
@@ -260,9 +265,9 @@ def allocation_refresh_states(*, today: dt.date | None = None) -> int:
         state = allocation_state_for(allocation, today=today)
         if state != allocation.state:
             with transaction.atomic():
-                Allocation.objects.filter(pk=allocation.pk).update(state=state)
-                hooks.allocation_changed(allocation.pk)
-            changed += 1
+                if allocation_transition(allocation, state, expect=allocation.state):
+                    hooks.allocation_changed(allocation.pk)
+                    changed += 1
     return changed
 
 
@@ -331,9 +336,10 @@ def _after_charge(allocation_id: int) -> None:
             transaction.on_commit(partial(notifications.send_budget_notice, allocation_id, percent))
     state = allocation_state_for(allocation, used=used)
     if state != allocation.state:
-        updates["state"] = state
+        # locked above: the transition wins; the notice times are written with it
+        allocation_transition(allocation, state, expect=allocation.state, **updates)
         hooks.allocation_changed(allocation_id)
-    if updates:
+    elif updates:
         Allocation.objects.filter(pk=allocation_id).update(**updates)
 
 
