@@ -2,9 +2,30 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests import unix
+
+# Jobs of test users get Unix accounts from the provisioner (names of their own per xdist
+# worker), made on this machine when the tests run as root, with working directories that
+# those users can reach. Tests of the refusals turn these off for themselves.
+os.environ.setdefault("AILAB_POSIX_PROVISIONER", "sequential")
+os.environ.setdefault("AILAB_POSIX_PREFIX", f"{unix.TEST_PREFIX}{unix.worker_suffix()}-")
+os.environ.setdefault("AILAB_POSIX_UID_MIN", "40000")
+os.environ.setdefault("AILAB_LOCAL_CREATE_USERS", "1")
+os.environ.setdefault("AILAB_JOB_ROOT", str(unix.job_root()))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remove_job_root() -> Iterator[None]:
+    yield
+    shutil.rmtree(unix.job_root(), ignore_errors=True)
+
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 TRACES = SHARED / "traces"

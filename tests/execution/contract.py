@@ -32,12 +32,16 @@ from pathlib import Path
 import pytest
 
 from ailab.execution.base import Backend, Capability, JobSpec, State, Status
+from tests import unix
 
 
 class BackendContract:
     min_time_limit_s = 1
     settle_s = 20.0
     poll_every_s = 0.1
+    # The Unix account the contract's jobs run as (made with useradd when the tests run as
+    # root; the current user otherwise). A backend's suite may name another.
+    job_user = "ailabt-contract"
 
     # helpers ----------------------------------------------------------------------
 
@@ -54,6 +58,7 @@ class BackendContract:
             "node": nodes[0].name if pinned and nodes else None,
             "gpu_indices": tuple(range(gpus)) if pinned else (),
         }
+        fields["user"], fields["uid"], fields["gid"] = unix.account(self.job_user)
         fields.update(kw)
         return JobSpec(**fields)  # type: ignore[arg-type]
 
