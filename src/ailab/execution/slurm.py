@@ -1,12 +1,16 @@
 """The Slurm backend: Slurm schedules and runs the jobs; ailab submits, polls and cancels.
 
 - ``submit`` pipes a generated batch script to ``sbatch --parsable`` with ``--gres=gpu:N``,
-  ``--time``, ``--account``, ``--job-name``, ``--comment=ailab:<job id>`` and output files.
+  ``--time``, ``--account``, ``--job-name``, ``--comment=ailab:<job id>`` and output files,
+  as the job's own Unix user (``ailab.execution.slurm_script``: ``runuser`` when ailab runs
+  as root, ``sbatch --uid`` as ``SlurmUser``); one service user for every job only with
+  ``AILAB_SLURM_SUBMIT_AS=service``. The script travels on stdin, so that user reads it.
   It is idempotent: it first looks for a job carrying that comment (``squeue``, then
   ``sacct``) and returns its id instead of submitting again.
 - ``poll`` reads ``squeue --json`` (22.05 ignores ``-j`` there, so it reads the whole queue
   once) and asks ``sacct --json -j`` about the ids the queue no longer holds. Pending
-  reasons (``AssocGrpGRESMinutes``...) come back as the status's reason.
+  reasons (``AssocGrpGRESMinutes``...) come back as the status's reason, and the GPUs are
+  the ones Slurm allocated (``AllocTRES``), never the request.
 - ``cancel`` is ``scancel``; cancelling a finished or unknown job is not an error.
 
 Capabilities: ``SCHEDULES`` (ailab's planner stands aside) and ``ACCOUNTING`` (GPU-seconds
@@ -18,9 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import pwd
 import re
-import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -33,71 +35,46 @@ from ailab.execution.base import (
     State,
     Status,
 )
+from ailab.execution.slurm_accounts import check_name
 from ailab.execution.slurm_commands import DEFAULT_TIMEOUT_S, Runner, SlurmCommands
-from ailab.execution.slurm_states import base_state, reason_text, state_of
+from ailab.execution.slurm_records import (
+    dict_of,
+    exit_code_from_squeue,
+    gpus_from_tres,
+    sacct_comment,
+    status_from_sacct,
+    status_from_squeue,
+)
+from ailab.execution.slurm_script import (
+    SUBMIT_AS_USER,
+    SUBMIT_MODES,
+    Submitter,
+    batch_script,
+    checked_id,
+    checked_text,
+    clean_name,
+    submitter_for,
+    user_dir,
+)
+from ailab.execution.slurm_states import state_of
+
+__all__ = [
+    "FinishedJob",
+    "SlurmBackend",
+    "batch_script",
+    "gpus_from_tres",
+    "status_from_sacct",
+    "status_from_squeue",
+]
 
 COMMENT_PREFIX = "ailab:"
 DEFAULT_LOOKBACK_DAYS = 7
-_GPU_TRES = re.compile(r"gres/gpu(?::[^=,]+)?=(\d+)")
 _GPU_GRES = re.compile(r"gpu(?::[^:(,]+)?:(\d+)")
-
-
-def _utc(epoch: object) -> dt.datetime | None:
-    if isinstance(epoch, dict):  # newer Slurm: {"set": true, "number": ...}
-        epoch = epoch.get("number") if epoch.get("set", True) else 0
-    if not isinstance(epoch, int | float) or epoch <= 0:
-        return None
-    return dt.datetime.fromtimestamp(epoch, tz=dt.UTC)
 
 
 def _time_limit(seconds: int) -> str:
     minutes = max(1, -(-seconds // 60))  # Slurm counts whole minutes: round up
     return f"{minutes // 1440}-{(minutes % 1440) // 60:02d}:{minutes % 60:02d}:00"
-
-
-def gpus_from_tres(tres: str) -> int | None:
-    """GPUs in a TRES string such as ``cpu=1,mem=1G,gres/gpu=2`` (None when absent)."""
-    found = [int(n) for n in _GPU_TRES.findall(tres or "")]
-    return max(found) if found else None
-
-
-def gpus_from_sacct_tres(items: object) -> int | None:
-    if not isinstance(items, list):
-        return None
-    for item in items:
-        if isinstance(item, dict) and item.get("type") == "gres" and item.get("name") == "gpu":
-            count = item.get("count")
-            return int(count) if isinstance(count, int) else None
-    return None
-
-
-def _exit_code_from_sacct(raw: object) -> int | None:
-    if isinstance(raw, dict):
-        code = raw.get("return_code")
-        if isinstance(code, int):
-            return code
-        if isinstance(code, dict):  # newer Slurm: {"set": true, "number": 0}
-            number = code.get("number")
-            return number if isinstance(number, int) else None
-    return None
-
-
-def _exit_code_from_squeue(raw: object) -> int | None:
-    if isinstance(raw, int):
-        return raw >> 8 if raw > 255 else raw  # a wait status when it carries high bits
-    return _exit_code_from_sacct(raw)
-
-
-def batch_script(spec: JobSpec) -> str:
-    """The batch script: the job's environment, then its command (exec'd, so signals reach it)."""
-    lines = ["#!/bin/bash", f"# ailab job {spec.job_id}: {spec.name}"]
-    lines.append('export PATH="${PATH:-/usr/local/bin:/usr/bin:/bin}"')
-    for key, value in sorted(spec.env.items()):
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
-            raise BackendError(f"sbatch: environment variable name {key!r} is not valid")
-        lines.append(f"export {key}={shlex.quote(value)}")
-    lines.append("exec " + shlex.join(spec.command))
-    return "\n".join(lines) + "\n"
 
 
 class SlurmBackend:
@@ -113,12 +90,18 @@ class SlurmBackend:
         partition: str = "",
         timeout_s: float = DEFAULT_TIMEOUT_S,
         lookback_days: int = DEFAULT_LOOKBACK_DAYS,
-        submit_as_user: bool = False,
+        submit_as: str = SUBMIT_AS_USER,
         instance: str = "",
         log_dir: str = "",
         runner: Runner | None = None,
         slurm_conf: str | None = None,
     ) -> None:
+        if submit_as not in SUBMIT_MODES:
+            raise BackendError(
+                f"AILAB_SLURM_SUBMIT_AS must be one of {', '.join(SUBMIT_MODES)}, not {submit_as!r}"
+            )
+        if instance:
+            checked_id(instance, "AILAB_SLURM_INSTANCE")
         self.cluster = cluster
         # Two ailab installations (or a test database) on one Slurm cluster reuse job ids:
         # the instance name keeps their comments apart.
@@ -128,15 +111,15 @@ class SlurmBackend:
         self.log_dir = log_dir
         self.partition = partition
         self.lookback_days = lookback_days
-        self.submit_as_user = submit_as_user
+        self.submit_as = submit_as
         self.commands = SlurmCommands(timeout_s=timeout_s, runner=runner, slurm_conf=slurm_conf)
         self._known: dict[str, str] = {}  # ailab job id -> Slurm job id
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SlurmBackend:
         """Configured by ``AILAB_SLURM_CLUSTER``, ``AILAB_SLURM_PARTITION``,
-        ``AILAB_SLURM_TIMEOUT`` (seconds per command), ``AILAB_SLURM_SUBMIT_AS_USER`` (1: run
-        ``sbatch`` as the job's user through ``runuser``; needs root),
+        ``AILAB_SLURM_TIMEOUT`` (seconds per command), ``AILAB_SLURM_SUBMIT_AS`` (``user``,
+        the default: each job as its owner's Unix user; ``service``: every job as ailab's own),
         ``AILAB_SLURM_INSTANCE`` (this installation's name in job comments),
         ``AILAB_SLURM_LOG_DIR`` (default ``$AILAB_DATA_DIR/slurm``) and ``SLURM_CONF``."""
         env = os.environ if environ is None else environ
@@ -144,7 +127,7 @@ class SlurmBackend:
             cluster=env.get("AILAB_SLURM_CLUSTER", ""),
             partition=env.get("AILAB_SLURM_PARTITION", ""),
             timeout_s=float(env.get("AILAB_SLURM_TIMEOUT", DEFAULT_TIMEOUT_S)),
-            submit_as_user=env.get("AILAB_SLURM_SUBMIT_AS_USER", "") in ("1", "true", "yes"),
+            submit_as=env.get("AILAB_SLURM_SUBMIT_AS", "") or SUBMIT_AS_USER,
             instance=env.get("AILAB_SLURM_INSTANCE", ""),
             log_dir=env.get("AILAB_SLURM_LOG_DIR", "")
             or (os.path.join(env["AILAB_DATA_DIR"], "slurm") if env.get("AILAB_DATA_DIR") else ""),
@@ -179,50 +162,60 @@ class SlurmBackend:
 
     # -- submit -----------------------------------------------------------------------------
 
-    def sbatch_args(self, spec: JobSpec) -> list[str]:
+    def sbatch_args(self, spec: JobSpec, submitter: Submitter | None = None) -> list[str]:
+        """The ``sbatch`` command line for ``spec``, run as ``submitter`` (see
+        ``slurm_script.submitter_for``). Every piece of user text is checked or cleaned."""
         args = [
             "sbatch",
             "--parsable",
             f"--job-name={job_name(spec)}",
-            f"--comment={self.comment(spec.job_id)}",
+            f"--comment={self.comment(checked_id(spec.job_id, 'job id'))}",
             f"--time={_time_limit(spec.time_limit_s)}",
             "--nodes=1",
             "--ntasks=1",
-            f"--cpus-per-task={max(1, spec.cpus)}",
+            f"--cpus-per-task={max(1, int(spec.cpus))}",
             # Only the job's own environment (in the script), not ailab's.
             "--export=NONE",
         ]
         args += self._cluster_args()
         if spec.gpus > 0:
-            args.append(f"--gres=gpu:{spec.gpus}")
+            args.append(f"--gres=gpu:{int(spec.gpus)}")
         if spec.memory_mb:
-            args.append(f"--mem={spec.memory_mb}M")
+            args.append(f"--mem={int(spec.memory_mb)}M")
         if spec.account:
-            args.append(f"--account={spec.account}")
+            args.append(f"--account={_slurm_name(spec.account, 'account')}")
         if self.partition:
-            args.append(f"--partition={self.partition}")
+            args.append(f"--partition={_slurm_name(self.partition, 'partition')}")
         # Never Slurm's default (slurm-<id>.out in whatever directory ailab runs in).
-        args.append(f"--chdir={spec.workdir or self.log_dir or '/tmp'}")
-        default_out = os.path.join(self.log_dir or "/tmp", "slurm-%j.out")
-        args.append(f"--output={spec.stdout_path or default_out}")
+        home = self._default_dir(submitter)
+        args.append(f"--chdir={checked_text(spec.workdir or home, 'workdir')}")
+        out = spec.stdout_path or os.path.join(home, "slurm-%j.out")
+        args.append(f"--output={checked_text(out, 'stdout path')}")
         if spec.stderr_path:
-            args.append(f"--error={spec.stderr_path}")
-        # ailab names users by email; their Unix user is the local part.
-        user = spec.user.split("@", 1)[0].lower()
-        if self.submit_as_user and user and user != _whoami():
-            args = ["runuser", "-u", user, "--", *args]
-        return args
+            args.append(f"--error={checked_text(spec.stderr_path, 'stderr path')}")
+        return submitter.wrap(args) if submitter is not None else args
+
+    def _default_dir(self, submitter: Submitter | None) -> str:
+        """Where a job without its own paths runs and writes: the log directory for jobs
+        ailab runs as itself; for another user's, that user's own directory under it (made
+        when ailab is root), else that user's home."""
+        if submitter is None or submitter.how == "self":
+            if self.log_dir:
+                os.makedirs(self.log_dir, exist_ok=True)
+            return self.log_dir or "/tmp"
+        if self.log_dir and os.geteuid() == 0:
+            return user_dir(self.log_dir, submitter)
+        return submitter.home if os.path.isdir(submitter.home) else "/tmp"
 
     def submit(self, spec: JobSpec) -> str:
         if spec.job_id in self._known:
             return self._known[spec.job_id]
+        submitter = submitter_for(spec, self.submit_as)  # refuses before anything runs
         existing = self.find(spec.job_id, account=spec.account, name=job_name(spec))
         if existing:
             self._known[spec.job_id] = existing
             return existing
-        if self.log_dir:
-            os.makedirs(self.log_dir, exist_ok=True)
-        done = self.commands.run(self.sbatch_args(spec), stdin=batch_script(spec))
+        done = self.commands.run(self.sbatch_args(spec, submitter), stdin=batch_script(spec))
         # --parsable prints "<jobid>" or "<jobid>;<cluster>"
         external_id = done.stdout.strip().split(";")[0]
         if not external_id.isdigit():
@@ -262,9 +255,10 @@ class SlurmBackend:
                 for j in self._sacct(
                     ["-a", "-X", "-S", f"now-{self.lookback_days}days"]
                     + ([f"--account={account}"] if account else [])
-                    + ([f"--name={name}"] if name else [])
+                    # sacct reads --name as a comma-separated list
+                    + ([f"--name={name}"] if name and "," not in name else [])
                 )
-                if ours(j, _sacct_comment(j))
+                if ours(j, sacct_comment(j))
             ]
         if not hits:
             return None
@@ -328,7 +322,7 @@ class SlurmBackend:
         codes: dict[str, int] = {}
         for jid in suspect:
             if jid in queue:
-                code = _exit_code_from_squeue(queue[jid].get("exit_code"))
+                code = exit_code_from_squeue(queue[jid].get("exit_code"))
                 if code is not None:
                     codes[jid] = code
         rest = [jid for jid in suspect if jid not in codes]
@@ -361,7 +355,7 @@ class SlurmBackend:
             status = status_from_sacct(job)
             if not status.state.finished or status.ended_at is None:
                 continue
-            times = _dict(job.get("time"))
+            times = dict_of(job.get("time"))
             elapsed = times.get("elapsed")
             result.append(
                 FinishedJob(
@@ -369,7 +363,7 @@ class SlurmBackend:
                     cluster=str(job.get("cluster") or ""),
                     account=str(job.get("account") or ""),
                     user=str(job.get("user") or ""),
-                    ailab_job_id=self.ailab_job_id(_sacct_comment(job)),
+                    ailab_job_id=self.ailab_job_id(sacct_comment(job)),
                     state=status.state,
                     gpus=status.gpus or 0,
                     elapsed_s=elapsed if isinstance(elapsed, int) else 0,
@@ -420,66 +414,12 @@ class FinishedJob:
 
 
 def job_name(spec: JobSpec) -> str:
-    return spec.name or f"ailab-{spec.job_id}"
+    """The job's name as Slurm shows it, control characters replaced (``clean_name``)."""
+    return clean_name(spec.name) or f"ailab-{spec.job_id}"
 
 
-def _whoami() -> str:
-    return pwd.getpwuid(os.getuid()).pw_name
-
-
-def _dict(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _sacct_comment(job: Mapping[str, Any]) -> str:
-    comment = job.get("comment")
-    if isinstance(comment, dict):
-        return str(comment.get("job") or "")
-    return str(comment or "")
-
-
-def status_from_squeue(job: Mapping[str, Any]) -> Status:
-    slurm_state = base_state(job.get("job_state"))
-    state = state_of(slurm_state)
-    reason = reason_text(slurm_state, str(job.get("state_reason", "")))
-    exit_code = _exit_code_from_squeue(job.get("exit_code")) if state.finished else None
-    if state is State.FAILED and not reason and exit_code is not None:
-        reason = f"exit {exit_code}"
-    node = str(job.get("nodes") or "")
-    never_ran = state is State.PENDING or not node  # e.g. cancelled while pending
-    return Status(
-        external_id=str(job.get("job_id")),
-        state=state,
-        reason=reason,
-        started_at=None if never_ran else _utc(job.get("start_time")),
-        ended_at=_utc(job.get("end_time")) if state.finished else None,
-        exit_code=exit_code,
-        gpus=gpus_from_tres(str(job.get("tres_alloc_str") or job.get("tres_req_str") or "")),
-        node=None if never_ran else node,
-    )
-
-
-def status_from_sacct(job: Mapping[str, Any]) -> Status:
-    raw_state = job.get("state")
-    slurm_state = base_state(raw_state)
-    state = state_of(slurm_state)
-    slurm_reason = str(raw_state.get("reason", "")) if isinstance(raw_state, dict) else ""
-    reason = reason_text(slurm_state, slurm_reason)
-    times = _dict(job.get("time"))
-    exit_code = _exit_code_from_sacct(job.get("exit_code")) if state.finished else None
-    if state is State.FAILED and not reason and exit_code is not None:
-        reason = f"exit {exit_code}"
-    tres = _dict(job.get("tres"))
-    node = str(job.get("nodes") or "")
-    # A job cancelled while pending: sacct says "None assigned" and start == end.
-    never_ran = state is State.PENDING or node in ("", "None assigned")
-    return Status(
-        external_id=str(job.get("job_id")),
-        state=state,
-        reason=reason,
-        started_at=None if never_ran else _utc(times.get("start")),
-        ended_at=_utc(times.get("end")) if state.finished else None,
-        exit_code=exit_code,
-        gpus=gpus_from_sacct_tres(tres.get("allocated")),
-        node=None if never_ran else node,
-    )
+def _slurm_name(value: str, what: str) -> str:
+    try:
+        return check_name(value, what)
+    except ValueError as exc:
+        raise BackendError(f"sbatch: {exc}") from None

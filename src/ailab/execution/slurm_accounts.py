@@ -113,7 +113,7 @@ def diff(wanted: Mapping[str, Account], actual: Mapping[str, Account]) -> list[C
     return changes
 
 
-def _check_name(name: str, what: str) -> str:
+def check_name(name: str, what: str) -> str:
     if not _NAME.match(name):
         raise ValueError(f"{what} {name!r} is not a valid Slurm name")
     return name
@@ -124,8 +124,8 @@ class Sacctmgr:
 
     def __init__(self, commands: SlurmCommands, *, cluster: str, root: str) -> None:
         self.commands = commands
-        self.cluster = _check_name(cluster, "cluster")
-        self.root = _check_name(root, "root account")
+        self.cluster = check_name(cluster, "cluster")
+        self.root = check_name(root, "root account")
 
     def _show(self, *args: str) -> list[list[str]]:
         done = self.commands.run(["sacctmgr", "-n", "-P", "show", *args])
@@ -229,39 +229,39 @@ class Sacctmgr:
             )
 
     def add_account(self, account: Account) -> None:
-        name = _check_name(account.name, "account")
+        name = check_name(account.name, "account")
         self._modify(
             "add",
             "account",
             name,
             f"cluster={self.cluster}",
-            f"parent={_check_name(account.parent, 'parent account')}",
+            f"parent={check_name(account.parent, 'parent account')}",
             f"description={account.description or name}",
             f"organization={account.organization or 'ailab'}",
             *self._limit_args(account.limits),
         )
 
     def set_account(self, account: Account, *, move: bool = False) -> None:
-        name = _check_name(account.name, "account")
+        name = check_name(account.name, "account")
         where = ["modify", "account", "where", f"name={name}", f"cluster={self.cluster}", "set"]
         if move:  # sacctmgr moves an account only in a call of its own
-            self._modify(*where, f"parent={_check_name(account.parent, 'parent account')}")
+            self._modify(*where, f"parent={check_name(account.parent, 'parent account')}")
         self._modify(*where, *self._limit_args(account.limits))
 
     def add_users(self, account: str, users: Iterable[str]) -> None:
-        names = ",".join(_check_name(u, "user") for u in sorted(users))
+        names = ",".join(check_name(u, "user") for u in sorted(users))
         if names:
             self._modify(
-                "add", "user", names, f"account={_check_name(account, 'account')}",
+                "add", "user", names, f"account={check_name(account, 'account')}",
                 f"cluster={self.cluster}",
             )  # fmt: skip
 
     def remove_users(self, account: str, users: Iterable[str]) -> None:
-        names = ",".join(_check_name(u, "user") for u in sorted(users))
+        names = ",".join(check_name(u, "user") for u in sorted(users))
         if names:
             self._modify(
                 "remove", "user", "where", f"name={names}",
-                f"account={_check_name(account, 'account')}", f"cluster={self.cluster}",
+                f"account={check_name(account, 'account')}", f"cluster={self.cluster}",
             )  # fmt: skip
 
 

@@ -3,6 +3,10 @@
 A failing command raises ``BackendError`` with the command line, its exit status and its
 stderr; a command that does not answer within its timeout raises too. Nothing here guesses
 a state from a failure (the backend contract).
+
+The commands get a clean environment (``PATH``, locale, ``TZ``, ``SLURM_CONF``), never the
+server's: ``sbatch`` run as a job's user is that user's process, and its environment is
+theirs to read in ``/proc``. They run in ``/``, a directory every user may enter.
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ from typing import Any
 from ailab.execution.base import BackendError
 
 DEFAULT_TIMEOUT_S = 30.0
+# What Slurm's commands need of the environment; nothing else of the server's goes along.
+PASSED_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "SLURM_CONF")
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 NOTHING_FOUND = 9003  # slurmdbd: "Nothing found with query"
 
 
@@ -43,6 +50,7 @@ def subprocess_runner(
             text=True,
             timeout=timeout_s,
             env=env,
+            cwd="/",
             check=False,
         )
     except subprocess.TimeoutExpired as exc:
@@ -72,10 +80,12 @@ class SlurmCommands:
         self.runner: Runner = runner or subprocess_runner
         self.slurm_conf = slurm_conf
 
-    def _env(self) -> dict[str, str] | None:
-        if not self.slurm_conf:
-            return None
-        return {**os.environ, "SLURM_CONF": self.slurm_conf}
+    def _env(self) -> dict[str, str]:
+        env = {k: os.environ[k] for k in PASSED_ENV if os.environ.get(k)}
+        env.setdefault("PATH", DEFAULT_PATH)
+        if self.slurm_conf:
+            env["SLURM_CONF"] = self.slurm_conf
+        return env
 
     def run(
         self,
