@@ -59,7 +59,8 @@ def test_an_undeclared_transition_is_refused_before_any_write(lab: Lab) -> None:
 
 
 _STATUS_UPDATE = re.compile(r"\.update\(\s*(status|state)\s*=", re.S)
-_JOB_STATUS_SET = re.compile(r"\bjob\.status\s*=[^=]|current\.status\s*=[^=]")
+# jobs, holdings and applications: their status is set only through their writer
+_JOB_STATUS_SET = re.compile(r"\b(job|current|holding|application|app)\.status\s*=[^=]")
 
 
 def _offenders(pattern: re.Pattern[str], files: list[Path]) -> list[str]:
@@ -80,10 +81,10 @@ def test_no_status_is_written_with_update_outside_the_writers() -> None:
     assert _offenders(_STATUS_UPDATE, sorted(SRC.rglob("*.py"))) == []
 
 
-def test_compute_never_assigns_a_job_status_by_hand() -> None:
-    """No compute module sets ``job.status = ...`` then saves: that bypasses both the
-    declared transitions and the compare-and-set."""
-    assert _offenders(_JOB_STATUS_SET, sorted((SRC / "compute").rglob("*.py"))) == []
+def test_no_job_holding_or_application_status_is_assigned_by_hand() -> None:
+    """No module sets ``job.status = ...`` (or a holding's, an application's) then saves:
+    that bypasses both the declared transitions and the compare-and-set."""
+    assert _offenders(_JOB_STATUS_SET, sorted(SRC.rglob("*.py"))) == []
 
 
 def test_the_contract_sees_a_status_update() -> None:
@@ -91,6 +92,7 @@ def test_the_contract_sees_a_status_update() -> None:
     assert _STATUS_UPDATE.search('Job.objects.filter(pk=1).update(status="running")')
     assert _STATUS_UPDATE.search("qs.update(\n    state=AllocationState.ACTIVE)")
     assert _JOB_STATUS_SET.search("    job.status = JobStatus.CANCELLED")
+    assert _JOB_STATUS_SET.search("app.status = S.SHORTLISTED")
     assert not _JOB_STATUS_SET.search("if job.status == JobStatus.PENDING:")
 
 

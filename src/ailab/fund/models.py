@@ -13,6 +13,7 @@ from django.db.models import Q
 
 from ailab.accounts.models import NAME_MAX, TEXT_MAX, Organisation
 from ailab.common.models import TimeStampedModel
+from ailab.common.transitions import Transitions, transition_write
 
 
 class Currency(models.TextChoices):
@@ -66,6 +67,21 @@ class HoldingStatus(models.TextChoices):
     ACTIVE = "active", "Active"
     EXITED = "exited", "Exited"
     WRITTEN_OFF = "written_off", "Written off"
+
+
+HOLDING_TRANSITIONS = Transitions(
+    "holding",
+    {
+        HoldingStatus.ACTIVE: {HoldingStatus.EXITED, HoldingStatus.WRITTEN_OFF},
+        HoldingStatus.EXITED: set(),
+        HoldingStatus.WRITTEN_OFF: set(),
+    },
+)
+
+
+def holding_transition(holding: Holding, to: str, *, expect: str, **fields: object) -> bool:
+    """The one writer of ``Holding.status``: declared transitions, guarded UPDATE."""
+    return transition_write(HOLDING_TRANSITIONS, holding, to=to, expect=expect, **fields)
 
 
 class Holding(TimeStampedModel):

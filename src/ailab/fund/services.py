@@ -31,6 +31,7 @@ from ailab.fund.models import (
     Instrument,
     LedgerEntry,
     Valuation,
+    holding_transition,
 )
 from ailab.fund.money import Money, check_currency, post_money_valuation, quantise, to_decimal
 
@@ -304,8 +305,10 @@ def exit_record(
         counterparty=holding.organisation,
         memo=memo,
     )
-    holding.status, holding.closed_on = HoldingStatus.EXITED, on
-    holding.save(update_fields=["status", "closed_on", "updated_at"])
+    if not holding_transition(
+        holding, HoldingStatus.EXITED, expect=HoldingStatus.ACTIVE, closed_on=on
+    ):
+        raise Conflict("the holding changed meanwhile; try again", field="holding")
     return entry
 
 
@@ -355,8 +358,10 @@ def write_off_record(*, actor: User, holding: Holding, on: dt.date, memo: str = 
         counterparty=holding.organisation,
         memo=memo,
     )
-    holding.status, holding.closed_on = HoldingStatus.WRITTEN_OFF, on
-    holding.save(update_fields=["status", "closed_on", "updated_at"])
+    if not holding_transition(
+        holding, HoldingStatus.WRITTEN_OFF, expect=HoldingStatus.ACTIVE, closed_on=on
+    ):
+        raise Conflict("the holding changed meanwhile; try again", field="holding")
     return entry
 
 

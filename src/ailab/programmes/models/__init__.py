@@ -6,6 +6,7 @@ from ailab.programmes.models.application import (
     ApplicationStatus,
     Attachment,
     TeamMember,
+    application_transition,
 )
 from ailab.programmes.models.cohort import (
     CheckIn,
@@ -52,4 +53,5 @@ __all__ = [
     "Review",
     "ReviewAssignment",
     "TeamMember",
+    "application_transition",
 ]

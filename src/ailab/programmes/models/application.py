@@ -9,7 +9,7 @@ from django.db import models
 
 from ailab.accounts.models import NAME_MAX, Organisation
 from ailab.common.models import TimeStampedModel
-from ailab.common.transitions import Transitions
+from ailab.common.transitions import Transitions, transition_write
 from ailab.programmes.models.programme import Intake
 
 
@@ -38,6 +38,15 @@ APPLICATION_TRANSITIONS = Transitions(
         S.WITHDRAWN: set(),
     },
 )
+
+
+def application_transition(
+    application: Application, to: str, *, expect: str, **fields: object
+) -> bool:
+    """The one writer of ``Application.status``: declared transitions, guarded UPDATE."""
+    return transition_write(APPLICATION_TRANSITIONS, application, to=to, expect=expect, **fields)
+
+
 DECIDED = frozenset({S.ACCEPTED, S.WAITLISTED, S.REJECTED})
 IN_REVIEW = frozenset({S.SUBMITTED, S.UNDER_REVIEW, S.SHORTLISTED})
 

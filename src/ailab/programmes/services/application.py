@@ -23,6 +23,7 @@ from ailab.programmes.models import (
     Attachment,
     Intake,
     TeamMember,
+    application_transition,
 )
 from ailab.programmes.services._common import int_of
 
@@ -230,9 +231,12 @@ def application_submit(*, actor: User, application: Application) -> Application:
         raise ValidationError(errors=missing)
     if application.gpu_hours_requested and not application.compute_justification:
         raise ValidationError("say what the GPU-hours are for", field="compute_justification")
-    application.status = ApplicationStatus.SUBMITTED
-    application.submitted_at = timezone.now()
-    application.save(update_fields=["status", "submitted_at", "updated_at"])
+    application_transition(
+        application,
+        ApplicationStatus.SUBMITTED,
+        expect=application.status,
+        submitted_at=timezone.now(),
+    )
     return application
 
 
@@ -246,7 +250,5 @@ def application_withdraw(*, actor: User, application: Application) -> Applicatio
         raise InvalidTransition(
             "the team already takes part in the cohort; withdraw the participation", field="status"
         )
-    APPLICATION_TRANSITIONS.check(application.status, ApplicationStatus.WITHDRAWN)
-    application.status = ApplicationStatus.WITHDRAWN
-    application.save(update_fields=["status", "updated_at"])
+    application_transition(application, ApplicationStatus.WITHDRAWN, expect=application.status)
     return application

@@ -14,7 +14,6 @@ from ailab.accounts.models import Organisation, User
 from ailab.common.errors import Conflict, InvalidTransition, PermissionDenied, ValidationError
 from ailab.common.validation import require_text
 from ailab.programmes.models import (
-    APPLICATION_TRANSITIONS,
     Application,
     ApplicationStatus,
     ConflictDeclaration,
@@ -22,6 +21,7 @@ from ailab.programmes.models import (
     Intake,
     Review,
     ReviewAssignment,
+    application_transition,
 )
 from ailab.programmes.selectors.conflicts import conflict_map, conflict_reason, reviewer_pool
 from ailab.programmes.services._common import int_of, require_staff
@@ -31,9 +31,9 @@ REVIEWABLE = (ApplicationStatus.SUBMITTED, ApplicationStatus.UNDER_REVIEW)
 
 def _to_under_review(application: Application) -> None:
     if application.status == ApplicationStatus.SUBMITTED:
-        APPLICATION_TRANSITIONS.check(application.status, ApplicationStatus.UNDER_REVIEW)
-        application.status = ApplicationStatus.UNDER_REVIEW
-        application.save(update_fields=["status", "updated_at"])
+        application_transition(
+            application, ApplicationStatus.UNDER_REVIEW, expect=ApplicationStatus.SUBMITTED
+        )
 
 
 @transaction.atomic

@@ -32,6 +32,7 @@ from ailab.programmes.models import (
     Intake,
     Milestone,
     Participation,
+    application_transition,
 )
 from ailab.programmes.services._common import require_staff
 from ailab.programmes.timeline import DEFAULT_MILESTONES, add_months
@@ -46,22 +47,20 @@ DEFAULT_MESSAGES: dict[str, str] = {
 }
 
 
-def _move(app: Application, target: str) -> None:
+def _move(app: Application, target: str, **fields: object) -> None:
     """Walk the declared transitions (via shortlisted where needed) to ``target``."""
     if app.status in (S.UNDER_REVIEW,) and target in (S.ACCEPTED, S.WAITLISTED):
-        APPLICATION_TRANSITIONS.check(app.status, S.SHORTLISTED)
-        app.status = S.SHORTLISTED
-    APPLICATION_TRANSITIONS.check(app.status, target)
-    app.status = target
+        APPLICATION_TRANSITIONS.check(S.SHORTLISTED, target)
+        application_transition(app, S.SHORTLISTED, expect=app.status)
+    if not application_transition(app, target, expect=app.status, **fields):
+        raise Conflict("the application changed meanwhile; try again", field="status")
 
 
 @transaction.atomic
 def application_shortlist(*, actor: User, application: Application) -> Application:
     require_staff(actor, "shortlist applications")
     app = Application.objects.select_for_update(of=("self",)).get(pk=application.pk)
-    APPLICATION_TRANSITIONS.check(app.status, S.SHORTLISTED)
-    app.status = S.SHORTLISTED
-    app.save(update_fields=["status", "updated_at"])
+    _move(app, S.SHORTLISTED)
     return app
 
 
@@ -124,11 +123,13 @@ def _check_capacity_and_cash(intake: Intake, new: int) -> None:
 def _decide(
     app: Application, status: str, message: str, now: dt.datetime, notify: bool = True
 ) -> None:
-    _move(app, status)
     template = message or DEFAULT_MESSAGES[status]
-    app.decision_message = template.format(org=app.organisation.name, intake=app.intake.title)
-    app.decided_at = now
-    app.save(update_fields=["status", "decision_message", "decided_at", "updated_at"])
+    _move(
+        app,
+        status,
+        decision_message=template.format(org=app.organisation.name, intake=app.intake.title),
+        decided_at=now,
+    )
     if notify:
         transaction.on_commit(functools.partial(_mail_decision, app.pk))
 
