@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import pwd
 import secrets
 import shutil
 import subprocess
@@ -49,17 +50,16 @@ class SlurmCluster:
         return SlurmBackend(**kwargs)  # type: ignore[arg-type]
 
     def account(self, prefix: str = "t", *, gpu_minutes: int | None = None) -> str:
-        """A fresh account under the session root, with the submitting user associated."""
+        """A fresh account under the session root, with the user running the tests and the
+        test members (``TEST_USERS``) associated: jobs run as their own users."""
         name = f"{prefix}{secrets.token_hex(4)}"
         tool = self.sacctmgr()
         tool.add_account(Account(name, self.root, Limits(fairshare=100, gpu_minutes=gpu_minutes)))
-        tool.add_users(name, {os.environ.get("USER") or _whoami()})
+        tool.add_users(name, {_whoami(), *TEST_USERS})
         return name
 
 
 def _whoami() -> str:
-    import pwd
-
     return pwd.getpwuid(os.getuid()).pw_name
 
 
@@ -122,12 +122,21 @@ class SlurmLab:
     org: Any
     cluster: Any
 
-    def member(self, unix_user: str = "ailab-alice") -> Any:
+    def member(self, unix_user: str = "ailab-alice", *, posix: bool = True) -> Any:
+        """An ailab user ``<unix_user>@lab.test``; with ``posix``, lab staff give them the
+        POSIX account ``unix_user`` with the uid and gid it has on this machine."""
         from ailab.accounts.models import User
+        from ailab.accounts.posix import posix_account_of, posix_account_set
         from ailab.accounts.services import user_create
 
         email = f"{unix_user}@lab.test"
-        return User.objects.filter(email=email).first() or user_create(email=email)
+        user = User.objects.filter(email=email).first() or user_create(email=email)
+        if posix and posix_account_of(user) is None:
+            entry = pwd.getpwnam(unix_user)
+            posix_account_set(
+                actor=self.staff, user=user, username=unix_user, uid=entry.pw_uid, gid=entry.pw_gid
+            )
+        return user
 
     def grant(self, *, gpu_hours: int = 10, days: tuple[int, int] = (-1, 30), **kw: Any) -> Any:
         from ailab.compute.services import allocation_grant

@@ -1,8 +1,10 @@
-"""SlurmBackend against the real development cluster: submit, poll, cancel, errors."""
+"""SlurmBackend against the real development cluster: submit, poll, cancel, errors; jobs
+run as their own Unix users (the dev cluster's test members), charged what Slurm gave."""
 
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import tempfile
 import time
@@ -20,6 +22,8 @@ from .conftest import SlurmCluster
 
 pytestmark = pytest.mark.slurm
 
+MEMBER = "ailab-carol"  # the Unix user these jobs run as (made by slurm-dev-cluster.sh)
+
 
 def spec(account: str, tmp_path: Path, *command: str, **kw: object) -> JobSpec:
     job_id = f"test-{uuid.uuid4().hex[:10]}"
@@ -30,6 +34,7 @@ def spec(account: str, tmp_path: Path, *command: str, **kw: object) -> JobSpec:
         "gpus": 0,
         "time_limit_s": 120,
         "account": account,
+        "user": MEMBER,
         "workdir": str(tmp_path),
         "stdout_path": str(tmp_path / f"{job_id}.out"),
         "stderr_path": str(tmp_path / f"{job_id}.err"),
@@ -169,7 +174,7 @@ def test_failing_command_names_the_command_and_stderr(
     with pytest.raises(BackendError) as info:
         SlurmBackend().submit(spec("no_such_account_here", outdir, "true"))
     message = str(info.value)
-    assert "`sbatch" in message
+    assert "sbatch --parsable" in message
     assert "account" in message.lower()
 
 
@@ -180,17 +185,90 @@ def test_a_command_that_does_not_answer_times_out(slurm_cluster: SlurmCluster) -
         commands.run(["sleep", "5"])
 
 
-def test_job_submitted_as_its_user_runs_as_that_user(
-    slurm_cluster: SlurmCluster, account: str, outdir: Path
+@pytest.fixture
+def as_root() -> None:
+    if os.geteuid() != 0:
+        pytest.fail("submitting as the jobs' users needs root (CI runs as root)", pytrace=False)
+
+
+@pytest.mark.parametrize("user", ["ailab-alice", "ailab-bob"])
+def test_job_runs_as_its_own_unix_user(
+    slurm_cluster: SlurmCluster, as_root: None, account: str, outdir: Path, user: str
 ) -> None:
-    """With submit_as_user (root only), the job runs as the member's Unix user."""
-    if os.getuid() != 0:
-        pytest.skip("submitting as another user needs root")
-    user = "ailab-alice"
-    slurm_cluster.sacctmgr().add_users(account, {user})
-    backend = SlurmBackend(submit_as_user=True)
-    s = spec(account, outdir, "id", "-un", user=f"{user}@example.org")
+    """By default (AILAB_SLURM_SUBMIT_AS=user) a job runs as its user: `id -un` prints it,
+    and Slurm records that user as the job's owner."""
+    entry = pwd.getpwnam(user)
+    backend = SlurmBackend.from_env({})
+    s = spec(account, outdir, "id", "-un", user=user, uid=entry.pw_uid, gid=entry.pw_gid)
     jid = backend.submit(s)
     status = wait_state(backend, jid, lambda st: st.state.finished)
     assert status.state is State.COMPLETED, status
     assert Path(s.stdout_path or "").read_text().strip() == user
+    assert Path(s.stdout_path or "").stat().st_uid == entry.pw_uid
+    assert backend._squeue()[jid]["user_name"] == user  # the queue keeps it for MinJobAge
+
+
+def test_output_without_paths_goes_to_the_users_own_directory(
+    slurm_cluster: SlurmCluster, as_root: None, account: str, outdir: Path
+) -> None:
+    """Without a workdir or output path, a job runs and writes in <log dir>/<user>/, made
+    0700 for that user: another job user cannot read it."""
+    log_dir = outdir / "logs"
+    backend = SlurmBackend(log_dir=str(log_dir))
+    s = spec(
+        account, outdir, "bash", "-c", "pwd; id -un",
+        workdir=None, stdout_path=None, stderr_path=None,
+    )  # fmt: skip
+    jid = backend.submit(s)
+    assert wait_state(backend, jid, lambda st: st.state.finished).state is State.COMPLETED
+    home = log_dir / MEMBER
+    assert home.stat().st_uid == pwd.getpwnam(MEMBER).pw_uid
+    assert home.stat().st_mode & 0o777 == 0o700
+    out = (home / f"slurm-{jid}.out").read_text().split()
+    assert out == [str(home), MEMBER]
+
+
+def test_a_name_with_a_newline_gets_no_gpus_from_it(
+    slurm_cluster: SlurmCluster, account: str, outdir: Path
+) -> None:
+    """Defence in depth (job_submit refuses such names first): a 0-GPU job named
+    "x\n#SBATCH --gres=gpu:8" runs with no GPU at all, and its name has no newline."""
+    backend = SlurmBackend()
+    s = spec(
+        account, outdir, "bash", "-c", 'echo "CVD=$CUDA_VISIBLE_DEVICES"',
+        name="x\n#SBATCH --gres=gpu:8",
+    )  # fmt: skip
+    jid = backend.submit(s)
+    status = wait_state(backend, jid, lambda st: st.state.finished)
+    assert status.state is State.COMPLETED, status
+    assert status.gpus == 0
+    assert Path(s.stdout_path or "").read_text().strip() == "CVD="
+    assert backend._squeue()[jid]["name"] == "x_#SBATCH --gres=gpu:8"
+
+
+def test_status_reports_the_gpus_slurm_gave_not_the_request(
+    slurm_cluster: SlurmCluster, make_account: Callable[..., str], outdir: Path
+) -> None:
+    """The dev cluster's job_submit.lua gives every job of a gpugift* account 2 GPUs: a
+    0-GPU request comes back with gpus == 2, running and finished."""
+    account = make_account("gpugift")
+    backend = SlurmBackend()
+    s = spec(account, outdir, "bash", "-c", 'echo "CVD=$CUDA_VISIBLE_DEVICES"; sleep 2')
+    jid = backend.submit(s)
+    running = wait_state(backend, jid, lambda st: st.state is not State.PENDING)
+    assert running.gpus == 2, running
+    status = wait_state(backend, jid, lambda st: st.state.finished)
+    assert status.state is State.COMPLETED, status
+    assert status.gpus == 2
+    assert len(Path(s.stdout_path or "").read_text().split("CVD=")[1].split(",")) == 2
+
+
+def test_a_job_without_a_user_is_refused(
+    slurm_cluster: SlurmCluster, account: str, outdir: Path
+) -> None:
+    """No user: BackendError naming it; nothing reaches Slurm (no job with its comment)."""
+    backend = SlurmBackend()
+    s = spec(account, outdir, "true", user="")
+    with pytest.raises(BackendError, match="has no user"):
+        backend.submit(s)
+    assert backend.find(s.job_id) is None

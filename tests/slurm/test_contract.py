@@ -28,7 +28,9 @@ def shared_dir(slurm_cluster: SlurmCluster) -> Iterator[Path]:
 
 @pytest.fixture
 def backend(slurm_cluster: SlurmCluster, shared_dir: Path) -> SlurmBackend:
-    return SlurmBackend(log_dir=str(shared_dir))
+    """The contract's jobs have no user: the explicit service mode runs them as ailab's own
+    (the per-user default refuses them; tests/slurm/test_backend.py runs jobs as users)."""
+    return SlurmBackend(log_dir=str(shared_dir), submit_as="service")
 
 
 class TestSlurmContract(BackendContract):
