@@ -160,6 +160,32 @@ class JobStatus(models.TextChoices):
     TIMEOUT = "timeout", "Timed out"
 
 
+class ReasonCode(models.TextChoices):
+    """Why a job is where it is, for programs (``Job.reason_code``); ``Job.reason`` holds the
+    words its owner reads. The planner's codes are its ``WaitReason`` values, the same strings
+    (a test checks every ``WaitReason`` is here); the rest are compute's own."""
+
+    NONE = "", "None"
+    PRIORITY = "priority", "Priority"
+    RESOURCES = "resources", "Resources"
+    QUOTA = "quota", "Quota"
+    RESERVED = "reserved", "Reserved"
+    NEVER_FITS = "never_fits", "Never fits"
+    UNKNOWN_TENANT = "unknown_tenant", "Unknown tenant"
+    NEEDS_MULTI_NODE = "needs_multi_node", "Needs several nodes"
+    QUEUED = "queued", "Queued"
+    BUDGET = "budget", "Budget"
+    ALLOCATION_NOT_STARTED = "allocation_not_started", "Allocation not started"
+    ALLOCATION_EXPIRED = "allocation_expired", "Allocation expired"
+    RELEASING = "releasing", "Waiting for preempted jobs to release GPUs"
+    STARTING = "starting", "Starting"
+    PREEMPTING = "preempting", "Preempting"
+    PREEMPTED = "preempted", "Preempted and requeued"
+    BACKEND = "backend", "Reported by the backend"
+    SUBMIT_FAILED = "submit_failed", "Submit failed"
+    CANCELLING = "cancelling", "Cancelling"
+
+
 # A preempted job goes back to PENDING (requeued) with its reason; LOST jobs end FAILED.
 JOB_TRANSITIONS = Transitions(
     "job",
@@ -205,6 +231,12 @@ class Job(TimeStampedModel):
         max_length=16, choices=JobStatus.choices, default=JobStatus.PENDING, db_index=True
     )
     reason = models.CharField(max_length=300, blank=True)
+    reason_code = models.CharField(
+        max_length=32, choices=ReasonCode.choices, default=ReasonCode.NONE, blank=True
+    )
+    estimate_s = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Predicted run time (seconds) from finished jobs."
+    )
     run = models.PositiveIntegerField(default=0)
     external_id = models.CharField(max_length=200, blank=True)
     node = models.ForeignKey(Node, on_delete=models.SET_NULL, null=True, blank=True)
@@ -274,3 +306,16 @@ class Usage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.gpu_seconds} GPU-s"
+
+
+class EstimatorState(models.Model):
+    """What the live policy's run-time estimator has learned on a cluster, kept across
+    restarts (``RuntimeEstimator.to_state()``), written by the loop after a pass in which
+    jobs finished."""
+
+    cluster = models.OneToOneField(Cluster, on_delete=models.CASCADE, related_name="estimator")
+    state = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"estimator of cluster {self.cluster_id}"
