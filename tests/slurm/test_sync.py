@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import pwd
 import secrets
 from collections.abc import Iterator
 from decimal import Decimal
@@ -10,6 +11,7 @@ from decimal import Decimal
 import pytest
 from click.testing import CliRunner
 
+from ailab.accounts.posix import posix_account_of, posix_account_set
 from ailab.cli import main
 from ailab.compute import hooks
 from ailab.compute.models import Allocation, AllocationState
@@ -38,6 +40,50 @@ def test_sync_creates_the_account_and_a_second_run_changes_nothing(slurm_lab: Sl
     result = CliRunner().invoke(main, ["slurm", "sync"])
     assert result.exit_code == 0, result.output
     assert "0 changes made" in result.output
+
+
+def test_members_map_through_their_posix_account_never_their_email(slurm_lab: SlurmLab) -> None:
+    """A member's Slurm user is their POSIX username (not the email's local part); a member
+    without a POSIX account is left out, and sync, check and the CLI say so."""
+    from ailab.accounts.posix import posix_account_set
+    from ailab.accounts.services import user_create
+
+    founder = user_create(email="ailab-bob@startup-one.example")  # local part: ailab-bob
+    posix_account_set(actor=slurm_lab.staff, user=founder, username="ailab-carol")
+    unmapped = slurm_lab.member("ailab-alice", posix=False)
+    allocation = slurm_lab.grant(members=[founder, unmapped])
+    report = slurm_sync(cluster=slurm_lab.cluster)
+    users = slurm_lab.slurm.sacctmgr_for(slurm_lab.root).tree()[allocation.account].users
+    assert users == {"ailab-carol", _whoami()}
+    assert report.skipped == [
+        f"{allocation.account}: ailab-alice@lab.test has no Unix account "
+        "(ailab users posix set EMAIL USERNAME); not associated"
+    ]
+    assert slurm_check(cluster=slurm_lab.cluster).drift is False
+    result = CliRunner().invoke(main, ["slurm", "check"])
+    assert result.exit_code == 0, result.output
+    assert "skipped" in result.output
+    assert "ailab-alice@lab.test has no Unix account" in result.output
+
+
+def test_per_user_mode_associates_no_service_user_by_default(
+    slurm_lab: SlurmLab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without AILAB_SLURM_SERVICE_USER, per-user mode associates only the members; service
+    mode associates the user ailab runs as with every account."""
+    from ailab.compute.slurm_sync import service_user
+
+    monkeypatch.delenv("AILAB_SLURM_SERVICE_USER")
+    monkeypatch.delenv("AILAB_SLURM_SUBMIT_AS", raising=False)
+    assert service_user() == ""
+    allocation = slurm_lab.grant(members=[slurm_lab.member("ailab-bob")])
+    slurm_sync(cluster=slurm_lab.cluster)
+    tool = slurm_lab.slurm.sacctmgr_for(slurm_lab.root)
+    assert tool.tree()[allocation.account].users == {"ailab-bob"}
+    monkeypatch.setenv("AILAB_SLURM_SUBMIT_AS", "service")
+    assert service_user() == _whoami()
+    slurm_sync(cluster=slurm_lab.cluster)
+    assert tool.tree()[allocation.account].users == {"ailab-bob", _whoami()}
 
 
 def test_check_reports_a_manual_sacctmgr_change_and_changes_nothing(slurm_lab: SlurmLab) -> None:
@@ -131,7 +177,8 @@ def test_expired_allocation_stops_new_jobs(slurm_lab: SlurmLab, tmp_path: object
 
 def test_import_adopts_an_existing_account_tree(slurm_lab: SlurmLab) -> None:
     """Accounts under the root become allocations (GrpTRESMins -> budget, Fairshare ->
-    weight, users -> members); a second import adopts nothing new."""
+    weight, users -> members: new ailab users with POSIX accounts of the Slurm user's name
+    and uid); a second import adopts nothing new."""
     tool = slurm_lab.slurm.sacctmgr_for(slurm_lab.root)
     legacy = f"legacy{secrets.token_hex(3)}"  # account names are global in a Slurm cluster
     tool.add_account(
@@ -156,6 +203,11 @@ def test_import_adopts_an_existing_account_tree(slurm_lab: SlurmLab) -> None:
         "ailab-bob@slurm.invalid",
         "ailab-carol@slurm.invalid",
     ]
+    for member in allocation.members.all():
+        posix = posix_account_of(member)
+        assert posix is not None
+        entry = pwd.getpwnam(member.email.split("@")[0])
+        assert (posix.username, posix.uid, posix.gid) == (entry.pw_name, entry.pw_uid, entry.pw_gid)
     again = slurm_import(actor=slurm_lab.staff, cluster=slurm_lab.cluster)
     assert again.allocations == []
     assert again.members == []
@@ -163,3 +215,34 @@ def test_import_adopts_an_existing_account_tree(slurm_lab: SlurmLab) -> None:
     slurm_sync(cluster=slurm_lab.cluster)
     assert slurm_check(cluster=slurm_lab.cluster).drift is False
     assert allocation.ends_on > dt.datetime.now(dt.UTC).date()
+
+
+def test_import_maps_slurm_users_through_posix_accounts_and_skips_strangers(
+    slurm_lab: SlurmLab,
+) -> None:
+    """A Slurm user whose name is some ailab user's POSIX account becomes that user's
+    membership (whatever their email); a Slurm user with no Unix account on this machine is
+    skipped with the reason, and nothing is made for them."""
+    from ailab.accounts.models import User
+    from ailab.accounts.services import user_create
+
+    carol = user_create(email="carol@startup-two.example")
+    posix_account_set(actor=slurm_lab.staff, user=carol, username="ailab-carol")
+    tool = slurm_lab.slurm.sacctmgr_for(slurm_lab.root)
+    team = f"team{secrets.token_hex(3)}"
+    tool.add_account(Account(team, slurm_lab.root, Limits(fairshare=100, gpu_minutes=60)))
+    tool.add_users(team, {"ailab-carol", "ailab-nosuchuser"})
+    report = slurm_import(actor=slurm_lab.staff, cluster=slurm_lab.cluster)
+    assert report.members == [f"{team}: ailab-carol"]
+    assert report.skipped == [
+        f"{team}: Slurm user ailab-nosuchuser: no Unix user 'ailab-nosuchuser' on this "
+        "machine to take its uid from"
+    ]
+    allocation = Allocation.objects.get(cluster=slurm_lab.cluster, account=team)
+    assert list(allocation.members.all()) == [carol]
+    assert not User.objects.filter(email__startswith="ailab-nosuchuser").exists()
+    assert not User.objects.filter(email="ailab-carol@slurm.invalid").exists()
+    result = CliRunner().invoke(main, ["slurm", "import"])
+    assert result.exit_code == 0, result.output
+    assert "skipped" in result.output
+    assert "ailab-nosuchuser" in result.output

@@ -81,6 +81,8 @@ def sync(cluster_name: str | None, dry_run: bool) -> None:
             click.echo(f"{cluster.name}: {change}")
         for change in report.unmanaged:
             click.echo(f"{cluster.name}: left alone: {change}")
+        for skipped in report.skipped:
+            click.echo(f"{cluster.name}: skipped {skipped}")
         verb = "to make" if dry_run else "made"
         click.echo(f"{cluster.name}: {len(report.changes)} changes {verb}")
 
@@ -98,6 +100,8 @@ def check(cluster_name: str | None) -> None:
         report = slurm_check(cluster=cluster)
         for change in [*report.changes, *report.unmanaged]:
             click.echo(f"{cluster.name}: drift: {change}")
+        for skipped in report.skipped:  # not drift: Slurm matches what ailab can map
+            click.echo(f"{cluster.name}: skipped {skipped}")
         drift |= report.drift
         n = len(report.changes) + len(report.unmanaged)
         click.echo(f"{cluster.name}: {'in step with ailab' if not n else f'{n} differences'}")
@@ -114,7 +118,10 @@ def check(cluster_name: str | None) -> None:
 def import_(
     cluster_name: str | None, actor_email: str | None, gpu_hours: int, days: int, user_domain: str
 ) -> None:
-    """Adopt the Slurm accounts under the lab root as allocations (users -> members)."""
+    """Adopt the Slurm accounts under the lab root as allocations (users -> members).
+
+    Slurm users map to ailab users through their POSIX accounts; a Slurm user no ailab user
+    has becomes a new user with that POSIX account (uid from this machine)."""
     setup_django()
     from ailab.accounts.models import User
     from ailab.common.errors import DomainError

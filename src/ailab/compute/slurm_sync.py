@@ -6,10 +6,12 @@ Per Slurm cluster (a ``Cluster`` with ``backend=slurm``; its Slurm name is
 
 - each allocation is an account under the lab root account (``AILAB_SLURM_ROOT_ACCOUNT``,
   default ``ailab``), named by ``Allocation.account``;
-- its members are user associations: a member's Slurm user is the local part of their email
-  (``alice@example.org`` -> ``alice``), which must be a Unix user on the cluster to run jobs;
-  the service user that submits for ailab (``AILAB_SLURM_SERVICE_USER``, default the Unix
-  user running ailab; empty for none) is associated with every account too;
+- its members are user associations: a member's Slurm user is their POSIX account's username
+  (``ailab.accounts.posix``, assigned by lab staff; never derived from the email); members
+  without one are left out, and the report says so. With ``AILAB_SLURM_SUBMIT_AS=service``
+  the service user that submits every job (``AILAB_SLURM_SERVICE_USER``, default the Unix
+  user running ailab) is associated with every account too; in the default per-user mode
+  only when ``AILAB_SLURM_SERVICE_USER`` names one;
 - budget -> ``GrpTRESMins=gres/gpu=<budget minutes>``; weight -> ``Fairshare``
   (weight x 100); not active (expired, exhausted, not started) -> ``GrpSubmitJobs=0`` and
   ``GrpJobs=0``.
@@ -24,7 +26,8 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import logging
-import re
+import pwd
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -32,8 +35,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from ailab.accounts import services as account_services
-from ailab.accounts.models import Organisation, OrganisationKind, User
-from ailab.common.errors import ValidationError
+from ailab.accounts.models import Organisation, OrganisationKind, PosixAccount, User
+from ailab.accounts.posix import posix_account_by_username, posix_account_of, posix_account_set
+from ailab.common.errors import DomainError, ValidationError
 from ailab.compute import hooks
 from ailab.compute.models import Allocation, AllocationState, Backend, Cluster
 from ailab.compute.services import allocation_grant, allocation_member_set, cluster_default
@@ -50,9 +54,9 @@ from ailab.execution.slurm_accounts import (
     gpu_minutes,
 )
 from ailab.execution.slurm_commands import SlurmCommands
+from ailab.execution.slurm_script import SUBMIT_AS_SERVICE, SUBMIT_AS_USER
 
 log = logging.getLogger(__name__)
-_UNSAFE = re.compile(r"[^a-z0-9_.-]")
 
 
 @dataclass
@@ -60,6 +64,7 @@ class SyncReport:
     cluster: str
     changes: list[Change] = field(default_factory=list)  # applied (sync) or found (check)
     unmanaged: list[Change] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # members left out, and why
 
     @property
     def drift(self) -> bool:
@@ -87,14 +92,17 @@ def root_account() -> str:
 
 
 def service_user() -> str:
-    default = getpass.getuser()
-    return env_str("AILAB_SLURM_SERVICE_USER", default).strip()
+    """The Unix user associated with every account: in service mode the one that submits
+    every job (default: whoever runs ailab); in per-user mode none unless configured."""
+    service = env_str("AILAB_SLURM_SUBMIT_AS", SUBMIT_AS_USER) == SUBMIT_AS_SERVICE
+    return env_str("AILAB_SLURM_SERVICE_USER", getpass.getuser() if service else "").strip()
 
 
-def slurm_user_for(user: User) -> str:
-    """A member's Slurm (Unix) user name: the local part of their email, lowercased."""
-    local = user.email.split("@", 1)[0].lower()
-    return _UNSAFE.sub("_", local)[:64]
+def slurm_users_for(users: Iterable[User]) -> dict[int, str]:
+    """Each user's Slurm (Unix) user name, by user id: their POSIX account's username.
+    Users without a POSIX account are absent."""
+    ids = [u.pk for u in users]
+    return dict(PosixAccount.objects.filter(user_id__in=ids).values_list("user_id", "username"))
 
 
 def sacctmgr_for(cluster: Cluster) -> Sacctmgr:
@@ -102,8 +110,20 @@ def sacctmgr_for(cluster: Cluster) -> Sacctmgr:
     return Sacctmgr(commands, cluster=slurm_name(cluster), root=root_account())
 
 
-def wanted_account(allocation: Allocation, *, today: dt.date | None = None) -> Account:
-    users = {slurm_user_for(u) for u in allocation.members.all()}
+def wanted_account(
+    allocation: Allocation, *, today: dt.date | None = None, skipped: list[str] | None = None
+) -> Account:
+    """The account Slurm should have for ``allocation``; members without a POSIX account
+    are left out and named in ``skipped``."""
+    members = list(allocation.members.all())
+    names = slurm_users_for(members)
+    users = set(names.values())
+    for member in members:
+        if member.pk not in names and skipped is not None:
+            skipped.append(
+                f"{allocation.account}: {member.email} has no Unix account "
+                "(ailab users posix set EMAIL USERNAME); not associated"
+            )
     if service_user():
         users.add(service_user())
     today = today or timezone.now().date()  # as compute's allocation_state_for does
@@ -124,17 +144,17 @@ def wanted_account(allocation: Allocation, *, today: dt.date | None = None) -> A
     )
 
 
-def wanted_tree(cluster: Cluster) -> dict[str, Account]:
+def wanted_tree(cluster: Cluster, skipped: list[str] | None = None) -> dict[str, Account]:
     allocations = (
         Allocation.objects.filter(cluster=cluster)
         .select_related("organisation")
         .prefetch_related("members")
     )
-    return {a.account: wanted_account(a) for a in allocations}
+    return {a.account: wanted_account(a, skipped=skipped) for a in allocations}
 
 
-def _split(changes: list[Change], cluster: Cluster) -> SyncReport:
-    report = SyncReport(cluster=cluster.name)
+def _split(changes: list[Change], cluster: Cluster, skipped: list[str]) -> SyncReport:
+    report = SyncReport(cluster=cluster.name, skipped=skipped)
     for change in changes:
         (report.unmanaged if change.kind == "unmanaged" else report.changes).append(change)
     return report
@@ -143,7 +163,8 @@ def _split(changes: list[Change], cluster: Cluster) -> SyncReport:
 def slurm_check(*, cluster: Cluster) -> SyncReport:
     """The drift between ailab's allocations and Slurm's accounts; changes nothing."""
     tool = sacctmgr_for(cluster)
-    return _split(diff(wanted_tree(cluster), tool.tree()), cluster)
+    skipped: list[str] = []
+    return _split(diff(wanted_tree(cluster, skipped), tool.tree()), cluster, skipped)
 
 
 def slurm_sync(*, cluster: Cluster, only: str | None = None) -> SyncReport:
@@ -154,12 +175,14 @@ def slurm_sync(*, cluster: Cluster, only: str | None = None) -> SyncReport:
     """
     tool = sacctmgr_for(cluster)
     tool.ensure_root()
-    wanted = wanted_tree(cluster)
+    skipped: list[str] = []
+    wanted = wanted_tree(cluster, skipped)
     actual = tool.tree()
     if only is not None:
         wanted = {k: v for k, v in wanted.items() if k == only}
         actual = {k: v for k, v in actual.items() if k == only}
-    report = _split(diff(wanted, actual), cluster)
+        skipped = [s for s in skipped if s.startswith(f"{only}: ")]
+    report = _split(diff(wanted, actual), cluster, skipped)
     tool.apply(report.changes)
     return report
 
@@ -189,11 +212,29 @@ def _organisation_for(actor: User, account: Account) -> Organisation:
     )
 
 
-def _user_for(slurm_user: str, domain: str) -> User:
-    found = User.objects.filter(email__istartswith=f"{slurm_user}@").first()
-    if found is not None:
-        return found
-    return account_services.user_create(email=f"{slurm_user}@{domain}")
+def _user_for(actor: User, slurm_user: str, domain: str) -> User:
+    """The ailab user whose POSIX account is ``slurm_user``; else a new user
+    ``<slurm_user>@<domain>`` given that POSIX account, with the uid and gid the Unix user
+    has on this machine. ``ValidationError`` (field ``user``) when neither can be."""
+    account = posix_account_by_username(slurm_user)
+    if account is not None:
+        return account.user
+    try:
+        entry = pwd.getpwnam(slurm_user)
+    except KeyError:
+        raise ValidationError(
+            f"no Unix user {slurm_user!r} on this machine to take its uid from", field="user"
+        ) from None
+    email = f"{slurm_user}@{domain}"
+    user = User.objects.filter(email__iexact=email).first()
+    if user is None:
+        user = account_services.user_create(email=email)
+    elif (other := posix_account_of(user)) is not None:
+        raise ValidationError(f"{email} already runs as Unix user {other.username!r}", field="user")
+    posix_account_set(
+        actor=actor, user=user, username=slurm_user, uid=entry.pw_uid, gid=entry.pw_gid
+    )
+    return user
 
 
 @transaction.atomic
@@ -209,9 +250,11 @@ def slurm_import(
 
     An account's ``GrpTRESMins=gres/gpu`` becomes the budget (``default_gpu_hours`` when it
     has none), its Fairshare the weight, its organization the organisation (created as a
-    startup if new); users become members, created as ailab users ``<user>@<domain>`` when
-    no user has that email local part. Accounts ailab already has are left alone, but their
-    missing members are added. Running it twice adopts nothing new.
+    startup if new); users become members: the ailab user whose POSIX account has that
+    username, else a new ailab user ``<user>@<domain>`` with that POSIX account (uid and gid
+    from this machine's ``pwd``). A Slurm user that cannot be mapped (no such Unix user
+    here, a system account) is skipped with the reason. Accounts ailab already has are left
+    alone, but their missing members are added. Running it twice adopts nothing new.
     """
     domain = user_domain or env_str("AILAB_SLURM_USER_DOMAIN", "slurm.invalid")
     report = ImportReport(cluster=cluster.name)
@@ -241,13 +284,18 @@ def slurm_import(
                 report.skipped.append(f"{name}: {exc}")
                 continue
             report.allocations.append(name)
-        have = {slurm_user_for(u) for u in allocation.members.all()}
+        have = set(slurm_users_for(allocation.members.all()).values())
         for member in members:
-            if member not in have:
-                allocation_member_set(
-                    actor=actor, allocation=allocation, user=_user_for(member, domain)
-                )
-                report.members.append(f"{name}: {member}")
+            if member in have:
+                continue
+            try:
+                with transaction.atomic():  # a member that fails leaves nothing half-made
+                    user = _user_for(actor, member, domain)
+                    allocation_member_set(actor=actor, allocation=allocation, user=user)
+            except DomainError as exc:
+                report.skipped.append(f"{name}: Slurm user {member}: {exc.reason}")
+                continue
+            report.members.append(f"{name}: {member}")
     return report
 
 
