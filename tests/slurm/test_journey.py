@@ -1,6 +1,8 @@
 """Through ailab's services and scheduler loop against the real cluster: a 2-GPU job runs
 with CUDA_VISIBLE_DEVICES, shows Slurm's state, is charged after it ends; cancel works; a
-job over its allocation's budget is held by Slurm and ailab says why."""
+job over its allocation's budget is held by Slurm and ailab says why; jobs of ailab-alice
+and ailab-bob run as those Unix users; a name with a newline is refused (422 ``name``); a
+0-GPU job Slurm gave GPUs is charged the GPUs Slurm gave."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import pytest
 
 from ailab.compute.jobs import job_cancel, job_submit
 from ailab.compute.loop import Loop
-from ailab.compute.models import Job, JobStatus
+from ailab.compute.models import Job, JobStatus, Usage
 from ailab.compute.selectors import allocation_used_seconds
 from ailab.compute.slurm_accounting import slurm_accounting_import
 from ailab.compute.slurm_sync import slurm_sync
@@ -126,3 +128,85 @@ def test_job_over_budget_is_held_by_slurm_and_ailab_says_why(lab: SlurmLab, outd
         job.refresh_from_db()
         if job.external_id:
             SlurmBackend().cancel(job.external_id)
+
+
+def test_jobs_of_alice_and_bob_run_as_their_own_unix_users(lab: SlurmLab, outdir: Path) -> None:
+    """Each member's job is submitted as their POSIX account: `id -un` in the job's output
+    is ailab-alice for Alice's job and ailab-bob for Bob's, and each output file is theirs."""
+    import pwd
+
+    alice, bob = lab.member("ailab-alice"), lab.member("ailab-bob")
+    allocation = lab.grant(gpu_hours=10, members=[alice, bob])
+    slurm_sync(cluster=lab.cluster)
+    jobs = {
+        who: job_submit(
+            actor=user,
+            allocation=allocation,
+            command=["id", "-un"],
+            gpus=0,
+            time_limit_s=120,
+            workdir=str(outdir),
+        )
+        for who, user in (("ailab-alice", alice), ("ailab-bob", bob))
+    }
+    loop = Loop()
+    for who, job in jobs.items():
+        job = run_until(loop, job, lambda j: j.finished)
+        assert job.status == JobStatus.COMPLETED, job.reason
+        out = outdir / f"slurm-{job.external_id}.out"
+        assert out.read_text().strip() == who
+        assert out.stat().st_uid == pwd.getpwnam(who).pw_uid
+
+
+def test_a_name_with_a_newline_is_refused_with_422_naming_it(lab: SlurmLab) -> None:
+    """POST /api/v1/jobs with "x\n#SBATCH --gres=gpu:8" as the name: 422, field ``name``;
+    no job is made and nothing reaches Slurm."""
+    from django.test import Client
+
+    from ailab.accounts.services import token_create
+
+    member = lab.member("ailab-alice")
+    allocation = lab.grant(gpu_hours=10, members=[member])
+    raw = token_create(actor=member, user=member, name="t").raw
+    client = Client(headers={"Authorization": f"Bearer {raw}"})
+    response = client.post(
+        "/api/v1/jobs",
+        {
+            "allocation": allocation.name,
+            "command": ["true"],
+            "time_limit_s": 60,
+            "name": "x\n#SBATCH --gres=gpu:8",
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 422, response.content
+    assert [e["field"] for e in response.json()["errors"]] == ["name"]
+    assert not Job.objects.filter(allocation=allocation).exists()
+
+
+def test_a_zero_gpu_job_slurm_gave_gpus_is_charged_those_gpus(lab: SlurmLab, outdir: Path) -> None:
+    """The dev cluster's job_submit.lua gives jobs of gpugift* accounts 2 GPUs: a job that
+    asked for 0 is charged 2 x its elapsed seconds (AllocTRES), by the loop and by the
+    accounting import alike (one charge, never 0)."""
+    member = lab.member("ailab-bob")
+    allocation = lab.grant(gpu_hours=10, members=[member], account=f"gpugift{lab.root[1:7]}")
+    slurm_sync(cluster=lab.cluster)
+    job = job_submit(
+        actor=member,
+        allocation=allocation,
+        command=["sleep", "3"],
+        gpus=0,
+        time_limit_s=120,
+        workdir=str(outdir),
+    )
+    job = run_until(Loop(), job, lambda j: j.finished)
+    assert job.status == JobStatus.COMPLETED, job.reason
+    usage = Usage.objects.get(key=f"job:{job.pk}:run:{job.run}")
+    assert usage.gpus == 2
+    elapsed = (usage.ended_at - usage.started_at).total_seconds()
+    assert usage.gpu_seconds == round(2 * elapsed)
+    assert usage.gpu_seconds >= 2 * 3
+    assert allocation_used_seconds(allocation) == usage.gpu_seconds
+    report = slurm_accounting_import(cluster=lab.cluster)
+    assert report.already >= 1
+    assert allocation_used_seconds(allocation) == usage.gpu_seconds

@@ -422,3 +422,14 @@ def test_user_dir_is_the_users_own_and_never_a_link(tmp_path: Path) -> None:
     os.chown(tmp_path / "logs" / "daemon", 65534, 65534)
     with pytest.raises(BackendError, match="belongs to uid 65534"):
         user_dir(str(tmp_path / "logs"), other)
+
+
+def test_the_data_directory_holds_no_job_output_in_per_user_mode() -> None:
+    """The data directory is closed to job users: per user, jobs without a workdir go to
+    AILAB_SLURM_LOG_DIR or the user's home; only service mode defaults to $DATA/slurm."""
+    assert SlurmBackend.from_env({"AILAB_DATA_DIR": "/data"}).log_dir == ""
+    service = {"AILAB_DATA_DIR": "/data", "AILAB_SLURM_SUBMIT_AS": "service"}
+    assert SlurmBackend.from_env(service).log_dir == "/data/slurm"
+    assert SlurmBackend.from_env({"AILAB_SLURM_LOG_DIR": "/shared/jobs"}).log_dir == (
+        "/shared/jobs"
+    )

@@ -46,6 +46,7 @@ from ailab.execution.slurm_records import (
     status_from_squeue,
 )
 from ailab.execution.slurm_script import (
+    SUBMIT_AS_SERVICE,
     SUBMIT_AS_USER,
     SUBMIT_MODES,
     Submitter,
@@ -121,16 +122,20 @@ class SlurmBackend:
         ``AILAB_SLURM_TIMEOUT`` (seconds per command), ``AILAB_SLURM_SUBMIT_AS`` (``user``,
         the default: each job as its owner's Unix user; ``service``: every job as ailab's own),
         ``AILAB_SLURM_INSTANCE`` (this installation's name in job comments),
-        ``AILAB_SLURM_LOG_DIR`` (default ``$AILAB_DATA_DIR/slurm``) and ``SLURM_CONF``."""
+        ``AILAB_SLURM_LOG_DIR`` (where jobs without a workdir run; default: in service mode
+        ``$AILAB_DATA_DIR/slurm``, per user the user's home, as the data directory is closed
+        to job users) and ``SLURM_CONF``."""
         env = os.environ if environ is None else environ
+        submit_as = env.get("AILAB_SLURM_SUBMIT_AS", "") or SUBMIT_AS_USER
+        data_dir = env.get("AILAB_DATA_DIR", "") if submit_as == SUBMIT_AS_SERVICE else ""
         return cls(
             cluster=env.get("AILAB_SLURM_CLUSTER", ""),
             partition=env.get("AILAB_SLURM_PARTITION", ""),
             timeout_s=float(env.get("AILAB_SLURM_TIMEOUT", DEFAULT_TIMEOUT_S)),
-            submit_as=env.get("AILAB_SLURM_SUBMIT_AS", "") or SUBMIT_AS_USER,
+            submit_as=submit_as,
             instance=env.get("AILAB_SLURM_INSTANCE", ""),
             log_dir=env.get("AILAB_SLURM_LOG_DIR", "")
-            or (os.path.join(env["AILAB_DATA_DIR"], "slurm") if env.get("AILAB_DATA_DIR") else ""),
+            or (os.path.join(data_dir, "slurm") if data_dir else ""),
             slurm_conf=env.get("SLURM_CONF") or None,
         )
 
@@ -186,26 +191,29 @@ class SlurmBackend:
             args.append(f"--account={_slurm_name(spec.account, 'account')}")
         if self.partition:
             args.append(f"--partition={_slurm_name(self.partition, 'partition')}")
-        # Never Slurm's default (slurm-<id>.out in whatever directory ailab runs in).
-        home = self._default_dir(submitter)
-        args.append(f"--chdir={checked_text(spec.workdir or home, 'workdir')}")
-        out = spec.stdout_path or os.path.join(home, "slurm-%j.out")
+        # Never the directory ailab runs in: the job's own, or one made for its user.
+        workdir = spec.workdir or self._default_dir(submitter)
+        args.append(f"--chdir={checked_text(workdir, 'workdir')}")
+        # Slurm's own default name, in the job's directory, where its user may write.
+        out = spec.stdout_path or os.path.join(workdir, "slurm-%j.out")
         args.append(f"--output={checked_text(out, 'stdout path')}")
         if spec.stderr_path:
             args.append(f"--error={checked_text(spec.stderr_path, 'stderr path')}")
         return submitter.wrap(args) if submitter is not None else args
 
     def _default_dir(self, submitter: Submitter | None) -> str:
-        """Where a job without its own paths runs and writes: the log directory for jobs
-        ailab runs as itself; for another user's, that user's own directory under it (made
-        when ailab is root), else that user's home."""
+        """Where a job without a workdir runs and writes: the log directory for jobs ailab
+        runs as itself; for another user's, that user's own directory under it (made when
+        ailab is root), else that user's home; ``/tmp`` as the last resort."""
         if submitter is None or submitter.how == "self":
             if self.log_dir:
                 os.makedirs(self.log_dir, exist_ok=True)
-            return self.log_dir or "/tmp"
-        if self.log_dir and os.geteuid() == 0:
+                return self.log_dir
+        elif self.log_dir and os.geteuid() == 0:
             return user_dir(self.log_dir, submitter)
-        return submitter.home if os.path.isdir(submitter.home) else "/tmp"
+        if submitter is not None and os.path.isdir(submitter.home):
+            return submitter.home
+        return "/tmp"
 
     def submit(self, spec: JobSpec) -> str:
         if spec.job_id in self._known:
