@@ -55,11 +55,20 @@ def _pool_cap(wl: Workload, tenant: str, mode: Mode) -> int:
     return sum(n.gpus for n in wl.nodes if n.tenant == tenant)
 
 
-def check_invariants(wl: Workload, res: SimResult, mode: Mode) -> None:
+def _largest_node(wl: Workload, tenant: str, mode: Mode) -> int:
+    return max((n.gpus for n in wl.nodes if mode is Mode.SHARED or n.tenant == tenant), default=0)
+
+
+def check_invariants(wl: Workload, res: SimResult, mode: Mode, multi_node: bool = True) -> None:
     jobs = {j.id: j for j in wl.jobs}
     ids = [r.job_id for r in res.records]
     assert len(ids) == len(set(ids)), "a job finished twice"
-    expected_rejected = {j.id for j in wl.jobs if j.gpus > _pool_cap(wl, j.tenant, mode)}
+    expected_rejected = {
+        j.id
+        for j in wl.jobs
+        if j.gpus > _pool_cap(wl, j.tenant, mode)
+        or (not multi_node and j.gpus > _largest_node(wl, j.tenant, mode))
+    }
     assert set(res.rejected) == expected_rejected
     assert set(ids) == set(jobs) - expected_rejected, "a job never finished"
     held: dict[tuple[str, int], list[tuple[float, float]]] = defaultdict(list)
@@ -115,7 +124,20 @@ def test_equal_inputs_give_equal_outputs(policy: str, wl: Workload) -> None:
 @given(wl=workloads())
 def test_no_preemption_without_the_capability(policy: str, wl: Workload) -> None:
     """Backends without PREEMPT: preemptive policies never stop a job, invariants still hold."""
-    caps = frozenset({Capability.GPU_PINNING})
+    caps = frozenset({Capability.GPU_PINNING, Capability.MULTI_NODE})
     res = simulate(wl, policy, mode=Mode.SHARED, capabilities=caps, record_runs=True)
     assert all(r.preemptions == 0 for r in res.records)
     check_invariants(wl, res, Mode.SHARED)
+
+
+@pytest.mark.parametrize("policy", sorted(POLICIES))
+@settings(max_examples=15, deadline=None)
+@given(wl=workloads())
+def test_no_multi_node_run_without_the_capability(policy: str, wl: Workload) -> None:
+    """Backends without MULTI_NODE: every run is on one node; the jobs larger than any node of
+    their pool are rejected (never started), the others all finish."""
+    caps = frozenset(Capability) - {Capability.MULTI_NODE}
+    for mode in Mode:
+        res = simulate(wl, policy, mode=mode, capabilities=caps, record_runs=True)
+        assert all(len(run.slots) == 1 for run in res.runs)
+        check_invariants(wl, res, mode, multi_node=False)

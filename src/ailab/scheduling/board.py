@@ -18,7 +18,10 @@ lowest index first. A node never gives more GPUs than it has.
 from __future__ import annotations
 
 import functools
+import heapq
 from collections.abc import Iterable, Sequence
+from itertools import repeat
+from operator import attrgetter
 
 from ailab.scheduling.model import (
     ClusterState,
@@ -34,6 +37,10 @@ from ailab.scheduling.model import (
 # (node index, bitmask of its GPUs, number of GPUs)
 RawSlot = tuple[int, int, int]
 
+# pools of at least this many nodes keep a heap of node indices per free count, so that best
+# fit finds the lowest-index node of a count without scanning its set (10,000-node pools)
+HEAP_NODES = 256
+
 
 def checkpoint_cost(gpus: int) -> float:
     """Seconds a preempted job loses to checkpoint and restore (Lucid/Helios: 7, 30, 60 s)."""
@@ -47,7 +54,17 @@ def checkpoint_cost(gpus: int) -> float:
 class Pool:
     """A set of nodes that jobs are placed within; free GPUs indexed by free count."""
 
-    __slots__ = ("by_free", "cap", "free", "gmax", "index", "nodes", "tenants", "uniform")
+    __slots__ = (
+        "by_free",
+        "cap",
+        "free",
+        "gmax",
+        "heaps",
+        "index",
+        "nodes",
+        "tenants",
+        "uniform",
+    )
 
     def __init__(self, index: int, nodes: list[int], caps: Sequence[int]) -> None:
         self.index = index
@@ -60,6 +77,38 @@ class Pool:
         for n in nodes:
             self.by_free[caps[n]].add(n)
         self.tenants: list[int] = []
+        # heaps[k]: node indices that had k free GPUs when pushed; an entry is current only
+        # while the node still has k free (stale ones are dropped when they reach the top)
+        self.heaps: list[list[int]] | None = None
+        if len(nodes) >= HEAP_NODES:
+            self.heaps = [sorted(s) for s in self.by_free]
+
+    def lowest(self, k: int, node_free: list[int]) -> int:
+        """The lowest-index node of the pool with exactly ``k`` free GPUs (one must exist)."""
+        s = self.by_free[k]
+        heaps = self.heaps
+        if heaps is None:
+            return min(s) if len(s) > 1 else next(iter(s))
+        h = heaps[k]
+        while node_free[h[0]] != k:
+            heapq.heappop(h)
+        if len(h) > 4 * len(s) + 64:  # mostly stale: rebuild
+            h[:] = sorted(s)
+        return h[0]
+
+    def pop_lowest(self, k: int, m: int, node_free: list[int]) -> list[int]:
+        """The ``m`` lowest-index nodes with exactly ``k`` free GPUs (at least ``m`` exist),
+        ascending; the caller takes GPUs of each, so they leave the heap of ``k``."""
+        heaps = self.heaps
+        if heaps is None:
+            return sorted(self.by_free[k])[:m]
+        h = heaps[k]
+        out: list[int] = []
+        while len(out) < m:
+            n = heapq.heappop(h)
+            if node_free[n] == k and (not out or out[-1] != n):
+                out.append(n)
+        return out
 
     def largest_free(self) -> int:
         """The most free GPUs on any one node of the pool."""
@@ -137,14 +186,19 @@ class Board:
                     raise ValueError(f"duplicate job id {job.id!r}")
                 seen.add(job.id)
         ti = self.tenant_index
+        n = len(new)
         self.jobs.extend(new)
-        self.gpus.extend([job.gpus for job in new])
-        self.tenant.extend([ti.get(job.tenant, -1) for job in new])
-        self.submit.extend([job.submit_time for job in new])
-        self.attained.extend([0.0] * len(new))
-        self.work.extend([job.duration if job.duration is not None else 0.0 for job in new])
-        self.start.extend([-1.0] * len(new))
-        self.place.extend([None] * len(new))
+        self.gpus.extend(map(_GPUS, new))
+        self.tenant.extend(map(ti.get, map(_TENANT, new), repeat(-1, n)))
+        self.submit.extend(map(_SUBMIT, new))
+        self.attained.extend(repeat(0.0, n))
+        durations = list(map(_DURATION, new))
+        if durations.count(None) == n:
+            self.work.extend(repeat(0.0, n))
+        else:
+            self.work.extend([0.0 if d is None else d for d in durations])
+        self.start.extend(repeat(-1.0, n))
+        self.place.extend(repeat(None, n))
 
     def job_index(self, job_id: str) -> int:
         return self.job_ix[job_id]
@@ -168,9 +222,8 @@ class Board:
         if g <= pool.gmax:
             bf = pool.by_free
             for k in range(g, pool.gmax + 1):
-                s = bf[k]
-                if s:
-                    n = min(s) if len(s) > 1 else next(iter(s))
+                if bf[k]:
+                    n = pool.lowest(k, self.node_free)
                     self.place[j] = (self._take(pool, n, g),)
                     break
             else:
@@ -189,6 +242,8 @@ class Board:
         pool.by_free[k].discard(n)
         pool.by_free[k - g].add(n)
         self.node_free[n] = k - g
+        if pool.heaps is not None and k > g:  # nothing ever looks for nodes with 0 free
+            heapq.heappush(pool.heaps[k - g], n)
         m = self.node_mask[n]
         taken = 0
         for _ in range(g):
@@ -201,9 +256,16 @@ class Board:
     def _alloc_multi(self, pool: Pool, g: int) -> tuple[RawSlot, ...] | None:
         cap = self.node_cap
         if pool.uniform:
-            if len(pool.by_free[pool.gmax]) < g // pool.gmax:
+            m = g // pool.gmax
+            if len(pool.by_free[pool.gmax]) < m:
                 return None
-            whole = sorted(pool.by_free[pool.gmax])
+            rest_need = g - m * pool.gmax
+            if rest_need and not any(
+                len(pool.by_free[k]) > (m if k == pool.gmax else 0)
+                for k in range(rest_need, pool.gmax + 1)
+            ):
+                return None
+            whole = pool.pop_lowest(pool.gmax, m, self.node_free)
         else:
             whole = sorted(
                 (n for k in range(1, pool.gmax + 1) for n in pool.by_free[k] if cap[n] == k),
@@ -221,7 +283,7 @@ class Board:
         if need > 0:
             taken = set(chosen)
             for k in range(need, pool.gmax + 1):
-                fits = [n for n in pool.by_free[k] if n not in taken]
+                fits = pool.by_free[k] - taken
                 if fits:
                     rest = min(fits)
                     break
@@ -269,6 +331,8 @@ class Board:
                 pool.by_free[k].discard(n)
                 pool.by_free[k + sign * g].add(n)
                 pool.free += sign * g
+                if pool.heaps is not None and k + sign * g > 0:
+                    heapq.heappush(pool.heaps[k + sign * g], n)
             node_free[n] = k + sign * g
             if sign > 0:
                 node_mask[n] |= bits
@@ -294,19 +358,39 @@ class Board:
         node_ix = {nid: i for i, nid in enumerate(board.node_ids)}
         board.add_jobs(rj.job for rj in state.running)
         board.add_jobs(p.job if isinstance(p, PendingJob) else p for p in state.pending)
+        ix = board.job_ix
+        cap = board.node_cap
         for rj in state.running:
-            j = board.job_ix[rj.job.id]
             slots: list[RawSlot] = []
-            for s in rj.placement.slots:
-                n = node_ix[s.node_id]
-                bits = 0
-                for i in s.gpu_indices:
-                    if not 0 <= i < board.node_cap[n] or bits >> i & 1:
-                        raise ValueError(f"bad GPU index {i} on node {s.node_id!r}")
-                    bits |= 1 << i
-                slots.append((n, bits, len(s.gpu_indices)))
-            board.alloc_exact(j, tuple(slots))
+            for sl in rj.placement.slots:
+                n = node_ix[sl.node_id]
+                try:
+                    bits = _bits(sl.gpu_indices)
+                except ValueError as err:
+                    raise ValueError(f"{err} on node {sl.node_id!r}") from None
+                if bits >> cap[n]:
+                    bad = bits.bit_length() - 1
+                    raise ValueError(f"bad GPU index {bad} on node {sl.node_id!r}")
+                slots.append((n, bits, len(sl.gpu_indices)))
+            board.alloc_exact(ix[rj.job.id], tuple(slots))
         return board
+
+
+_GPUS = attrgetter("gpus")
+_TENANT = attrgetter("tenant")
+_SUBMIT = attrgetter("submit_time")
+_DURATION = attrgetter("duration")
+
+
+@functools.lru_cache(maxsize=4096)
+def _bits(indices: tuple[int, ...]) -> int:
+    """The bitmask of distinct GPU indices; ValueError naming the first bad or repeated one."""
+    bits = 0
+    for i in indices:
+        if i < 0 or bits >> i & 1:
+            raise ValueError(f"bad GPU index {i}")
+        bits |= 1 << i
+    return bits
 
 
 @functools.lru_cache(maxsize=4096)

@@ -71,6 +71,11 @@ class RuntimeEstimator:
                     del runs[:-w]
             cache.pop(key, None)
 
+    @property
+    def learned(self) -> bool:
+        """Whether any run time was observed (else every prediction is ``default``)."""
+        return bool(self._runs)
+
     def predict(self, job: Job) -> float:
         """The estimated run time of ``job`` in seconds."""
         for i, key in enumerate(self.groups(job)):

@@ -47,13 +47,14 @@ class _Ailab(Scheduler):
         self.estimator = RuntimeEstimator()
         self.scan_limit = policy.scan_limit
         self.max_preempt = policy.max_preemptions
+        self.max_starts = policy.max_starts
+        self.capped = False
         self.budget = 0
         self.threshold = policy.threshold
         self.queues: list[list[Entry]] = [[] for _ in board.tenant_ids]
         self.loans: set[int] = set()
         self.loans_by: list[set[int]] = [set() for _ in board.tenant_ids]
         self.demoted_by: list[set[int]] = [set() for _ in board.tenant_ids]
-        self.on_node: list[set[int]] = [set() for _ in board.node_ids]
         self.demoted: set[int] = set()
         self.demoted_held = [0] * len(board.tenant_ids)
         # (time the job's service crosses the threshold, job, its start time then)
@@ -83,25 +84,28 @@ class _Ailab(Scheduler):
             b.tenant,
         )
         threshold, predict = self.threshold, self.estimator.predict
+        default = None if self.estimator.learned else self.estimator.default
         for j in jobs:
             job = all_jobs[j]
             est = job.estimate
             if est is None:
-                est = predict(job)
+                est = predict(job) if default is None else default
             level = 0 if attained[j] < threshold else 1
             queues[tenant[j]].append((level, gpus[j] * est, submit[j], j))
         for q in queues:
             heapq.heapify(q)
 
-    def _placed(self, j: int) -> None:
+    def _placed(self, j: int, now: float | None = None) -> None:
+        """Demote ``j`` if its service is past the threshold (at ``now`` if given: a job of a
+        snapshot), else set the timer of the moment it will be."""
         b = self.board
-        for n, _, _ in b.place[j] or ():
-            self.on_node[n].add(j)
         left = self.threshold - b.attained[j]
         if left > 0:
-            heapq.heappush(self.timers, (b.start[j] + left / max(b.gpus[j], 1), j, b.start[j]))
-        else:
-            self._demote(j)
+            at = b.start[j] + left / max(b.gpus[j], 1)
+            if now is None or at > now:
+                heapq.heappush(self.timers, (at, j, b.start[j]))
+                return
+        self._demote(j)
 
     def _lent(self, j: int) -> None:
         self.loans.add(j)
@@ -115,8 +119,6 @@ class _Ailab(Scheduler):
             self.demoted_held[t] += self.board.gpus[j]
 
     def _unplaced(self, j: int) -> None:
-        for n, _, _ in self.board.place[j] or ():
-            self.on_node[n].discard(j)
         t = self.board.tenant[j]
         self.loans.discard(j)
         self.loans_by[t].discard(j)
@@ -141,12 +143,14 @@ class _Ailab(Scheduler):
             timers[0][1] in self.running and b.start[timers[0][1]] == timers[0][2]
         ):
             heapq.heappop(timers)
+        if self.capped:  # the last pass stopped at max_starts: go on at once
+            return now
         return timers[0][0] if timers and self.can_preempt else float("inf")
 
-    def on_restore(self, j: int) -> None:
+    def on_restore(self, j: int, now: float) -> None:
         b = self.board
         t = b.tenant[j]
-        self._placed(j)
+        self._placed(j, now)
         if b.held[t] > b.quota[t]:
             self._lent(j)
 
@@ -179,11 +183,17 @@ class _Ailab(Scheduler):
         if self.timers and self.can_preempt:
             self._expire_timers(now)
         self.budget = self.max_preempt
+        self.capped = False
+        done: list[int] = []
         for p in sorted(self.dirty):
             pool = self.board.pools[p]
             self._guarantees(pool, now, started, preempted)
-            self._lend(pool, now, started, preempted)
-        self.dirty.clear()
+            if not self.capped:
+                self._lend(pool, now, started, preempted)
+            if self.capped:
+                break
+            done.append(p)
+        self.dirty.difference_update(done)
         return started, preempted
 
     def _guarantees(self, pool: Pool, now: float, started: list[int], preempted: list[int]) -> None:
@@ -191,9 +201,13 @@ class _Ailab(Scheduler):
         held, quota, gpus = b.held, b.quota, b.gpus
         order = sorted(pool.tenants, key=lambda t: (held[t] / max(quota[t], 1), t))
         dheld = self.demoted_held
+        limit = self.max_starts
         for t in order:
             q = self.queues[t]
             while q:
+                if len(started) >= limit:
+                    self.capped = True
+                    return
                 level, _, _, j = q[0]
                 g = gpus[j]
                 if held[t] + g > quota[t] and not (
@@ -224,8 +238,12 @@ class _Ailab(Scheduler):
         scans = 0
         # one failed attempt to preempt ends the attempts of this pass: they are costly
         may_preempt = self.can_preempt
+        limit = self.max_starts
         while cand and scans < self.scan_limit:
             if pool.free <= 0 and not (may_preempt and self.budget > 0):
+                break
+            if len(started) >= limit:
+                self.capped = True
                 break
             t = heapq.heappop(cand)[-1]
             q = self.queues[t]
@@ -376,16 +394,24 @@ class Ailab(Policy):
     18,000; ``inf`` turns demotion off). ``scan_limit``: how many jobs one lending pass looks
     at, at most. ``max_preemptions``: how many jobs one pass may preempt, at most (a live
     cluster that comes back to a long queue is not emptied in one cycle; the next pass goes on).
+    ``max_starts``: how many jobs one pass starts, at most: a pass stops there and asks to be
+    called again at once (``next_wakeup`` is ``now``; the simulator does, the live loop's next
+    pass does), so that a pass over a large idle cluster stays short.
     """
 
     name = "ailab"
 
     def __init__(
-        self, threshold: float = 18_000.0, scan_limit: int = 512, max_preemptions: int = 32
+        self,
+        threshold: float = 18_000.0,
+        scan_limit: int = 512,
+        max_preemptions: int = 32,
+        max_starts: int = 1024,
     ) -> None:
         self.threshold = threshold
         self.scan_limit = scan_limit
         self.max_preemptions = max_preemptions
+        self.max_starts = max_starts
 
     def scheduler(self, board: Board, *, preempt: bool) -> Scheduler:
         return _Ailab(board, preempt=preempt, policy=self)

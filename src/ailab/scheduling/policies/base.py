@@ -35,8 +35,8 @@ class Scheduler(ABC):
 
     # events ---------------------------------------------------------------
 
-    def restore_running(self, j: int, start: float, attained: float) -> None:
-        """A job of the snapshot that already runs (its GPUs are marked on the board).
+    def restore_running(self, j: int, start: float, attained: float, now: float) -> None:
+        """A job of the snapshot that already runs (its GPUs are marked on the board) at ``now``.
 
         A job of a tenant the state does not know keeps its GPUs but is invisible to the
         policy: never preempted, never counted in a pool's running jobs.
@@ -50,7 +50,7 @@ class Scheduler(ABC):
         if job.duration is not None and b.gpus[j] > 0:
             b.work[j] = max(job.duration - attained / b.gpus[j], 0.0)
         self.running.add(j)
-        self.on_restore(j)
+        self.on_restore(j, now)
 
     def submit(self, j: int, now: float) -> bool:
         """A job enters the queue; False (and counted in ``rejected``) if it never fits."""
@@ -142,8 +142,8 @@ class Scheduler(ABC):
         """When to call ``schedule`` again even if no job arrives or ends (``inf``: never)."""
         return math.inf
 
-    def on_restore(self, j: int) -> None:  # noqa: B027 - optional hook
-        """A running job from a snapshot was registered."""
+    def on_restore(self, j: int, now: float) -> None:  # noqa: B027 - optional hook
+        """A running job from a snapshot was registered (the snapshot is of ``now``)."""
 
     def on_finish(self, j: int, now: float) -> None:  # noqa: B027 - optional hook
         """A job completed; learning policies update their estimates here."""

@@ -32,7 +32,7 @@ class _Srtf(Scheduler):
     def enqueue(self, j: int, now: float) -> None:
         bisect.insort(self.pend[self._pool(j)], (self.board.work[j], j))
 
-    def on_restore(self, j: int) -> None:
+    def on_restore(self, j: int, now: float) -> None:
         b = self.board
         bisect.insort(self.runs[self._pool(j)], (b.start[j] + b.work[j], j))
 
