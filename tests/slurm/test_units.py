@@ -433,3 +433,10 @@ def test_the_data_directory_holds_no_job_output_in_per_user_mode() -> None:
     assert SlurmBackend.from_env({"AILAB_SLURM_LOG_DIR": "/shared/jobs"}).log_dir == (
         "/shared/jobs"
     )
+
+
+def test_isolated_unless_every_job_runs_as_the_service_user() -> None:
+    """Per-user submission (the default) isolates jobs; the service user does not."""
+    assert SlurmBackend.isolated_from_env({}) is True
+    assert SlurmBackend.isolated_from_env({"AILAB_SLURM_SUBMIT_AS": "user"}) is True
+    assert SlurmBackend.isolated_from_env({"AILAB_SLURM_SUBMIT_AS": "service"}) is False

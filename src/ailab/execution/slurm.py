@@ -139,6 +139,12 @@ class SlurmBackend:
             slurm_conf=env.get("SLURM_CONF") or None,
         )
 
+    @classmethod
+    def isolated_from_env(cls, environ: Mapping[str, str] | None = None) -> bool:
+        """Jobs run as their owners' Unix users unless ``AILAB_SLURM_SUBMIT_AS=service``."""
+        env = os.environ if environ is None else environ
+        return (env.get("AILAB_SLURM_SUBMIT_AS", "") or SUBMIT_AS_USER) == SUBMIT_AS_USER
+
     def _cluster_args(self) -> list[str]:
         return ["-M", self.cluster] if self.cluster else []
 
