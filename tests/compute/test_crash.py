@@ -8,6 +8,7 @@ GPU was held by two jobs at the same time, and each run was charged exactly once
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -24,26 +25,33 @@ import pytest
 from ailab.compute.loop import Loop
 from ailab.compute.models import GpuAssignment, Job, JobStatus, Usage
 from ailab.compute.services import job_submit
+from tests import unix
 from tests.compute.conftest import Lab, drive, status_of
 
 SETUP = """
-import datetime as dt, django, os
+import datetime as dt, django, json, os
 os.environ["DJANGO_SETTINGS_MODULE"] = "ailab.config.settings"
 django.setup()
+from ailab.accounts.posix import posix_account_set
 from ailab.accounts.services import organisation_create, user_create
 from ailab.compute.services import allocation_grant, job_submit
 staff = user_create(email="staff@lab.test", is_staff=True)
+people = []
+for n, (name, uid, gid) in enumerate(json.loads(os.environ["CRASH_ACCOUNTS"])):
+    person = user_create(email=f"person{n}@lab.test")
+    posix_account_set(actor=staff, user=person, username=name, uid=uid, gid=gid)
+    people.append(person)
 org = organisation_create(actor=staff, name="Org", kind="startup")
 today = dt.date.today()
 a = allocation_grant(actor=staff, organisation=org, name="crash", gpu_hours=100,
-    starts_on=today, ends_on=today + dt.timedelta(days=1), members=[staff])
+    starts_on=today, ends_on=today + dt.timedelta(days=1), members=people)
 log = os.environ["CRASH_LOG"]
 for n in range(JOBS):
     seconds = 0.3 + (n % 4) * 0.3
-    stamp = '"$AILAB_JOB_ID $CUDA_VISIBLE_DEVICES $(date +%s.%N)'
+    stamp = '"$AILAB_JOB_ID $CUDA_VISIBLE_DEVICES $(id -un) $(date +%s.%N)'
     script = f'echo {stamp} start" >> {log}; sleep {seconds}; echo {stamp} end" >> {log}'
-    job_submit(actor=staff, allocation=a, command=["sh", "-c", script], gpus=1 + n % 2,
-               time_limit_s=60, name=f"crash-{n}")
+    job_submit(actor=people[n % 2], allocation=a, command=["sh", "-c", script],
+               gpus=1 + n % 2, time_limit_s=60, name=f"crash-{n}")
 """
 JOBS = 12
 
@@ -82,7 +90,11 @@ def _database(tmp_path: Path) -> Iterator[tuple[str, Callable[[str], list[tuple[
 
 def _env(tmp_path: Path, url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AILAB_", "PYTEST"))}
+    accounts = [unix.account(f"ailabt-crash{n}-{unix.worker_suffix()}") for n in (0, 1)]
     env.update(
+        AILAB_JOB_ROOT=str(unix.job_root() / f"crash-{tmp_path.name}"),
+        AILAB_LOCAL_CREATE_USERS="1",
+        CRASH_ACCOUNTS=json.dumps(accounts),
         AILAB_DEBUG="1",
         AILAB_DATABASE_URL=url,
         AILAB_DATA_DIR=str(tmp_path / "data"),
@@ -91,7 +103,7 @@ def _env(tmp_path: Path, url: str) -> dict[str, str]:
         AILAB_LOCAL_GRACE_S="1",
         AILAB_SCHEDULER_LEASE_S="1",
         AILAB_LOG_LEVEL="WARNING",
-        CRASH_LOG=str(tmp_path / "runs.log"),
+        CRASH_LOG=str(unix.open_dir(f"crash-log-{tmp_path.name}") / "runs.log"),
     )
     return env
 
@@ -109,10 +121,13 @@ def worker_db(tmp_path: Path) -> Iterator[tuple[str, Callable[[str], list[tuple[
 def test_kill_9_the_worker_repeatedly(
     tmp_path: Path, worker_db: tuple[str, Callable[[str], list[tuple[Any, ...]]]]
 ) -> None:
-    """Kill -9 the worker at random moments while jobs run and restart it: no job lost or run
-    twice, no GPU double-booked, no usage charged twice."""
+    """Kill -9 the worker at random moments while jobs of two Unix users run and restart it:
+    no job lost or run twice, each ran as its owner, no GPU double-booked, and each run
+    charged exactly once, its GPUs x the runner-recorded seconds (within 2 s)."""
     url, query = worker_db
     env = _env(tmp_path, url)
+    Path(env["CRASH_LOG"]).touch(mode=0o666)  # both users' jobs append to it
+    os.chmod(env["CRASH_LOG"], 0o666)
     _python(env, "-m", "ailab.cli", "migrate", "--no-input", "-v", "0")
     _python(env, "-c", SETUP.replace("JOBS", str(JOBS)))
     rng = random.Random(4)
@@ -136,18 +151,28 @@ def test_kill_9_the_worker_repeatedly(
     _python(env, "-m", "ailab.cli", "worker", "--once")
     statuses = dict(query("select id, status from compute_job"))
     assert set(statuses.values()) == {"completed"}, statuses
-    lines = (tmp_path / "runs.log").read_text().split("\n")
+    lines = Path(env["CRASH_LOG"]).read_text().split("\n")
     starts = [ln.split() for ln in lines if ln.endswith(" start")]
     ends = {ln.split()[0]: float(ln.split()[-2]) for ln in lines if ln.endswith(" end")}
     runs = [s[0] for s in starts]
     assert sorted(runs) == sorted(f"{i}.1" for i in statuses), "each job ran exactly once"
-    intervals = [(float(s[2]), ends[s[0]], set(s[1].split(","))) for s in starts]
+    owners = dict(query("select j.id, p.username from compute_job j join accounts_posixaccount"
+                        " p on p.user_id = j.user_id"))  # fmt: skip
+    if unix.IS_ROOT:
+        assert {s[0]: s[2] for s in starts} == {f"{i}.1": owners[i] for i in statuses}
+        assert len(set(owners.values())) == 2
+    intervals = [(float(s[3]), ends[s[0]], set(s[1].split(","))) for s in starts]
     for i, (a0, a1, ga) in enumerate(intervals):
         for b0, b1, gb in intervals[i + 1 :]:
             if ga & gb:
                 assert a1 <= b0 or b1 <= a0, "a GPU was held by two jobs at once"
-    keys = [k for (k,) in query("select key from compute_usage")]
-    assert sorted(keys) == sorted(f"job:{i}:run:1" for i in statuses)
+    charged = {k: (g, n) for k, g, n in query("select key, gpu_seconds, gpus from compute_usage")}
+    assert sorted(charged) == sorted(f"job:{i}:run:1" for i in statuses)
+    for i in statuses:
+        result = json.loads((Path(env["AILAB_DATA_DIR"]) / "jobs" / f"{i}.1" / "result.json")
+                            .read_text())  # fmt: skip
+        seconds, gpus = result["ended_at"] - result["started_at"], charged[f"job:{i}:run:1"][1]
+        assert abs(charged[f"job:{i}:run:1"][0] - gpus * seconds) <= 2 * gpus, (i, result)
     ((held,),) = query("select count(*) from compute_gpuassignment")
     assert held == 0
 
@@ -175,10 +200,11 @@ def test_crash_between_start_and_submit_runs_the_job_once(lab: Lab) -> None:
 def test_resubmitting_a_run_does_not_start_it_twice(lab: Lab, compute_env: Path) -> None:
     """A crash after the backend call but before recording its id: submitting again returns
     the same id and starts nothing new (the launch lock)."""
+    counter = unix.open_dir(f"count-{compute_env.parent.name}") / "count"
     job = job_submit(
         actor=lab.member,
         allocation=lab.allocation,
-        command=["sh", "-c", f"echo x >> {compute_env / 'count'}"],
+        command=["sh", "-c", f"echo x >> {counter}"],
         gpus=1,
         time_limit_s=60,
     )
@@ -187,7 +213,7 @@ def test_resubmitting_a_run_does_not_start_it_twice(lab: Lab, compute_env: Path)
     job.refresh_from_db()
     Job.objects.filter(pk=job.pk).update(external_id="")  # the id was never recorded
     drive(Loop(owner=loop.owner), lambda: status_of(job) == JobStatus.COMPLETED)
-    assert (compute_env / "count").read_text() == "x\n"
+    assert counter.read_text() == "x\n"
     assert Usage.objects.filter(job=job).count() == 1
 
 
@@ -208,7 +234,6 @@ def test_a_runner_killed_without_a_result_is_marked_lost(lab: Lab, compute_env: 
     deadline = time.monotonic() + 10
     while not runner.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
-    import json
 
     os.kill(json.loads(runner.read_text())["pid"], signal.SIGKILL)
     drive(loop, lambda: status_of(job) == JobStatus.FAILED)

@@ -75,15 +75,21 @@ def _check_id(value: object, field: str, *, low: int) -> int:
 
 @transaction.atomic
 def posix_account_set(
-    *, actor: User, user: User, username: str, uid: int | None = None, gid: int | None = None
+    *,
+    actor: User | None,
+    user: User,
+    username: str,
+    uid: int | None = None,
+    gid: int | None = None,
 ) -> PosixAccount:
-    """Assign (or change) ``user``'s Unix account; lab staff only.
+    """Assign (or change) ``user``'s Unix account; lab staff only (``actor=None``: the lab's
+    operator at the server's console, ``ailab users posix set``).
 
     Without ``uid``, an existing account of that name on this machine gives its uid and gid;
     otherwise the next free uid from ``AILAB_POSIX_UID_MIN`` is taken. A Unix account of that
     name on this machine with another uid is refused (it would run jobs as someone else).
     """
-    if not roles.is_lab_staff(actor):
+    if actor is not None and not roles.is_lab_staff(actor):
         raise PermissionDenied("only lab staff assign Unix accounts")
     name = _check_username(username)
     system = _system_uid(name)

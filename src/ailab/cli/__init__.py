@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "cluster",
         "Show the cluster: nodes, GPUs, running jobs and queue.",
     ),
+    "users": ("ailab.cli.users", "users", "Assign users' Unix accounts (lab side)."),
     "slurm": (
         "ailab.cli.slurm",
         "slurm",

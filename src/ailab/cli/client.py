@@ -328,6 +328,12 @@ def cluster_status() -> None:
                 [node["name"], node["gpu_model"], f"{node['free']}/{len(cells)}", " ".join(cells)]
             )
         _table(f"cluster {c['name']} ({c['backend']})", ["NODE", "MODEL", "FREE", "GPU:JOB"], rows)
+        if not c.get("isolated", True):
+            click.echo(
+                "note: jobs on this cluster are NOT isolated from each other (single-user "
+                "mode: they all run as the server's Unix user)",
+                err=True,
+            )
         queue = [
             [j["id"], j["user"], j["allocation"], j["status"], _gpus(j), j["reason"]]
             for j in c["running"] + c["queue"]

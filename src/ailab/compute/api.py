@@ -111,6 +111,7 @@ class NodeOut(Schema):
 class ClusterOut(Schema):
     name: str
     backend: str
+    isolated: bool
     nodes: list[NodeOut]
     running: list[JobOut]
     queue: list[JobOut]
@@ -236,14 +237,25 @@ def job_logs(
 
 @router.get("/cluster", response=list[ClusterOut], summary="Nodes x GPUs, running jobs, queue")
 def cluster_status(request: HttpRequest) -> object:
-    selectors.require_user(_user(request))
+    user = _user(request)
+    selectors.require_user(user)
     return [
         {
             "name": row["cluster"].name,
             "backend": row["cluster"].backend,
+            "isolated": row["isolated"],
             "nodes": row["nodes"],
-            "running": [job_out(j) for j in row["running"]],
-            "queue": [job_out(j) for j in row["queue"]],
+            "running": [_board_job(j, row) for j in row["running"]],
+            "queue": [_board_job(j, row) for j in row["queue"]],
         }
-        for row in selectors.cluster_status()
+        for row in selectors.cluster_status(viewer=user)
     ]
+
+
+def _board_job(job: Job, row: dict[str, Any]) -> dict[str, Any]:
+    """Another user's job on the board: that it holds GPUs, not what it runs or where."""
+    out = job_out(job)
+    out["user"] = row["owners"][job.pk]
+    if job.pk not in row["visible"]:
+        out.update(command=[], workdir="")
+    return out

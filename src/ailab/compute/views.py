@@ -53,7 +53,7 @@ def _usable_allocations(user: Any) -> list[Allocation]:
 
 @login_required
 def cluster_board(request: AuthedHttpRequest) -> HttpResponse:
-    context = {"clusters": selectors.cluster_status()}
+    context = {"clusters": selectors.cluster_status(viewer=request.user)}
     return render_page_or_fragment(
         request, "compute/cluster_board.html", "compute/_board.html", context
     )

@@ -103,6 +103,12 @@ class Backend(Protocol):
     name: str
     capabilities: frozenset[Capability]
 
+    @classmethod
+    def isolated_from_env(cls, environ: Mapping[str, str] | None = None) -> bool:
+        """Whether, configured from this environment, jobs run as their owners' Unix
+        accounts (and so are isolated from each other and from the lab's files)."""
+        ...
+
     def nodes(self) -> list[NodeInfo]:
         """The nodes and GPUs this backend can run jobs on."""
         ...

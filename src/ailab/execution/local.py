@@ -137,6 +137,10 @@ class LocalBackend:
             mem_per_cpu_mb=int(per_cpu) if per_cpu.isdigit() else None,
         )
 
+    @classmethod
+    def isolated_from_env(cls, environ: Mapping[str, str] | None = None) -> bool:
+        return isolation.mode_from_env(environ) == isolation.USERS
+
     @property
     def isolated(self) -> bool:
         """Whether jobs run as their owners' Unix accounts (lab mode)."""

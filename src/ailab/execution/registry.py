@@ -36,3 +36,10 @@ def get_backend(name: str | None = None) -> Backend:
     from_env = getattr(cls, "from_env", None)
     backend: Backend = from_env() if from_env is not None else cls()
     return backend
+
+
+def backend_isolated(name: str | None = None) -> bool:
+    """Whether jobs on this backend run as their owners' Unix accounts (read from the
+    environment, without building the backend)."""
+    name = name or os.environ.get("AILAB_BACKEND", "") or "local"
+    return backend_class(name).isolated_from_env()
