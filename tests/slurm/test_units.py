@@ -440,3 +440,24 @@ def test_isolated_unless_every_job_runs_as_the_service_user() -> None:
     assert SlurmBackend.isolated_from_env({}) is True
     assert SlurmBackend.isolated_from_env({"AILAB_SLURM_SUBMIT_AS": "user"}) is True
     assert SlurmBackend.isolated_from_env({"AILAB_SLURM_SUBMIT_AS": "service"}) is False
+
+
+def test_another_users_job_with_our_comment_does_not_stand_in_for_ours() -> None:
+    """Anyone may give a job the comment ailab:<job>: submit reuses a queued job with that
+    comment only if it is the same user's (and account's); otherwise it submits."""
+    queued = {
+        "job_id": 77, "job_state": "PENDING", "comment": "ailab:10.0", "account": "team",
+        "user_name": "ailab-mallory",
+    }  # fmt: skip
+    runner = FakeRunner(
+        {
+            "squeue": Completed(0, json.dumps({"jobs": [queued]}), ""),
+            "sbatch": Completed(0, "78", ""),
+        }
+    )
+    spec = JobSpec("10.0", "n", ("true",), 0, 60, account="team", user="nobody", workdir="/tmp")
+    assert SlurmBackend(runner=runner).submit(spec) == "78"
+    mine = {**queued, "user_name": "nobody"}
+    runner = FakeRunner({"squeue": Completed(0, json.dumps({"jobs": [mine]}), "")})
+    assert SlurmBackend(runner=runner).submit(spec) == "77"
+    assert not any("sbatch" in call for call in runner.calls)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import pwd
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -225,7 +226,8 @@ class SlurmBackend:
         if spec.job_id in self._known:
             return self._known[spec.job_id]
         submitter = submitter_for(spec, self.submit_as)  # refuses before anything runs
-        existing = self.find(spec.job_id, account=spec.account, name=job_name(spec))
+        owner = submitter.username if submitter else pwd.getpwuid(os.geteuid()).pw_name
+        existing = self.find(spec.job_id, account=spec.account, name=job_name(spec), user=owner)
         if existing:
             self._known[spec.job_id] = existing
             return existing
@@ -253,13 +255,20 @@ class SlurmBackend:
         rest = comment.removeprefix(prefix)
         return "" if not self.instance and ":" in rest else rest
 
-    def find(self, job_id: str, *, account: str = "", name: str = "") -> str | None:
+    def find(self, job_id: str, *, account: str = "", name: str = "", user: str = "") -> str | None:
         """The Slurm id of the newest job this installation submitted for ``job_id`` (under
-        ``account`` and named ``name``, when given), if Slurm knows one."""
+        ``account``, named ``name`` and owned by Unix user ``user``, when given), if Slurm
+        knows one. Anyone can give their own job an ``ailab:`` comment: the owner check keeps
+        another user's job from standing in for this one."""
         comment = self.comment(job_id)
 
         def ours(job: Mapping[str, Any], text: str) -> bool:
-            return text == comment and (not account or job.get("account") == account)
+            owner = str(job.get("user_name") or job.get("user") or "")
+            return (
+                text == comment
+                and (not account or job.get("account") == account)
+                and (not user or owner == user)
+            )
 
         queue = self._squeue()
         hits = [j for j in queue.values() if ours(j, str(j.get("comment") or ""))]
