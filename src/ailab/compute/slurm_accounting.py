@@ -4,10 +4,16 @@
 ``sbatch`` outside ailab); each job's GPU-seconds (AllocTRES ``gres/gpu`` x elapsed) go to
 the allocation whose account it ran under, through ``usage_charge`` with a unique key:
 
-- a job this installation submitted (``--comment=ailab:[<instance>:]<job>.<run>``) is
-  charged under the key the scheduler loop uses, ``job:<job>:run:<run>``, so whichever of
-  the two records it first charges it, and the other is a no-op;
-- any other job under ``slurm:<cluster>:<jobid>``.
+- a job this installation submitted (``--comment=ailab:[<instance>:]<job>.<run>``, and the
+  Slurm id ailab recorded for that run) is charged under the key the scheduler loop uses,
+  ``job:<job>:run:<run>``, so whichever of the two records it first charges it, and the
+  other is a no-op;
+- any other job under ``slurm:<cluster>:<jobid>``; also a job whose comment names an ailab
+  job it is not (anyone may write any comment on their own job: it charges its own
+  GPU-seconds where it ran and cannot stand in for another run's charge);
+- a job whose run has no Slurm id recorded yet (a crash between ``sbatch`` and the
+  database) waits while the loop will still adopt it (the run is pending, and the Slurm job
+  is its owner's, under its account): the loop records and charges it.
 
 Jobs under accounts that are no allocation of this cluster are counted and skipped.
 """
@@ -19,7 +25,8 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
-from ailab.compute.models import Allocation, Cluster, Job
+from ailab.accounts.posix import posix_account_of
+from ailab.compute.models import Allocation, Cluster, Job, JobStatus
 from ailab.compute.services import usage_charge
 from ailab.compute.slurm_sync import slurm_name
 from ailab.config.env import env_str
@@ -35,6 +42,7 @@ class AccountingReport:
     charged: int = 0  # new usage records
     gpu_seconds: int = 0  # charged now
     already: int = 0  # charged before (same key)
+    unrecorded: int = 0  # ailab runs whose Slurm id is not recorded yet: the loop charges them
     unknown_accounts: dict[str, int] = field(default_factory=dict)
 
 
@@ -43,6 +51,19 @@ def _ailab_job(cluster: Cluster, finished: FinishedJob) -> Job | None:
     if not pk.isdigit() or not run.isdigit():
         return None
     return Job.objects.filter(pk=int(pk), run=int(run), cluster=cluster).first()
+
+
+def _loop_adopts(job: Job, finished: FinishedJob) -> bool:
+    """Whether the loop will take this Slurm job as the run's own (``SlurmBackend.find``:
+    a pending run, the same account and the owner's Unix user) and charge it itself."""
+    if job.status != JobStatus.PENDING or job.cancel_requested:
+        return False
+    posix = posix_account_of(job.user)
+    return (
+        finished.account == job.allocation.account
+        and posix is not None
+        and (posix.username == finished.user)
+    )
 
 
 def usage_key(cluster: Cluster, finished: FinishedJob, job: Job | None) -> str:
@@ -77,6 +98,11 @@ def slurm_accounting_import(
         if finished.gpu_seconds == 0 or finished.elapsed_s <= 0:
             continue  # nothing to charge: no GPUs, or never started
         job = _ailab_job(cluster, finished)
+        if job is not None and job.external_id != finished.external_id:
+            if not job.external_id and _loop_adopts(job, finished):
+                report.unrecorded += 1
+                continue
+            job = None  # a comment naming a run it is not: charged as the Slurm job it is
         _, created = usage_charge(
             allocation=allocation,
             gpu_seconds=finished.gpu_seconds,
