@@ -172,5 +172,6 @@ def accounting(cluster_name: str | None, hours: int) -> None:
         click.echo(
             f"{cluster.name}: {report.seen} finished jobs, {report.charged} charged "
             f"({report.gpu_seconds} GPU-seconds), {report.already} charged before"
+            + (f", {report.unrecorded} left to the loop" if report.unrecorded else "")
             + (f"; accounts not in ailab: {unknown}" if unknown else "")
         )
