@@ -23,12 +23,15 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	touch $@ $(STAMP)
 
 ## run: the lab on this machine (SQLite, local executor, demo data, http://127.0.0.1:8000)
-# A secret key is generated once into the data directory (mode 0600) unless one is set.
+# A secret key is generated once into the data directory (mode 0600) unless one is set; every
+# `ailab` server-side command reads it from there too. Mail goes to files in $(AILAB_DATA_DIR)/mail
+# unless AILAB_EMAIL_BACKEND says otherwise (smtp with AILAB_EMAIL_HOST for a real lab).
 run: $(STAMP)
 	@mkdir -p "$(AILAB_DATA_DIR)"
 	@[ -n "$$AILAB_SECRET_KEY" ] || [ -s "$(AILAB_DATA_DIR)/secret_key" ] || \
 	  (umask 077; $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))' > "$(AILAB_DATA_DIR)/secret_key")
-	AILAB_SECRET_KEY="$${AILAB_SECRET_KEY:-$$(cat "$(AILAB_DATA_DIR)/secret_key")}" $(BIN)/ailab run
+	AILAB_SECRET_KEY="$${AILAB_SECRET_KEY:-$$(cat "$(AILAB_DATA_DIR)/secret_key")}" \
+	  AILAB_EMAIL_BACKEND="$${AILAB_EMAIL_BACKEND:-file}" $(BIN)/ailab run --demo
 
 demo: $(STAMP)
 	AILAB_DEBUG=1 $(BIN)/ailab demo

@@ -26,8 +26,22 @@ class People:
     anonymous: AnonymousUser
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> None:
+    """allauth keeps its rate limits (30 sign-ins a minute per address...) in the cache,
+    which outlives each test's database: start every test with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 def make_user(email: str, **extra: object) -> User:
-    return User.objects.create_user(email=email, password="pw-123456-test", **extra)
+    """A user whose address is verified (as the lab's own user_create makes them)."""
+    from allauth.account.models import EmailAddress
+
+    user = User.objects.create_user(email=email, password="pw-123456-test", **extra)
+    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    return user
 
 
 @pytest.fixture

@@ -142,13 +142,25 @@ def test_duplicate_membership_is_409(people: People) -> None:
 
 
 def test_membership_lifecycle(people: People) -> None:
-    """Founder adds a member (201), changes the role, the member leaves (204)."""
+    """A founder cannot enrol a user directly (403, nothing written); the user joins by
+    accepting an invitation; the founder changes the role; the member leaves (204)."""
     body = {"user_id": people.reviewer.pk, "role": "member"}
+    before = Membership.objects.count()
     response = call("post", f"/organisations/{people.org.pk}/memberships", people.founder, body)
-    assert response.status_code == 201
+    assert response.status_code == 403
+    assert "reviewer@example.com" not in response.content.decode()
+    assert Membership.objects.count() == before
+    invite = {"email": "reviewer@example.com", "role": "member"}
+    response = call("post", f"/organisations/{people.org.pk}/invitations", people.founder, invite)
+    assert response.status_code == 201, response.content
+    token = response.json()["link"].rstrip("/").rsplit("/", 1)[-1]
+    response = call("post", "/invitations/accept", people.reviewer, {"token": token})
+    assert response.status_code == 200, response.content
     mid = response.json()["id"]
-    response = call("patch", f"/memberships/{mid}", people.founder, {"role": "researcher"})
-    assert response.json()["role"] == "researcher"
+    response = call("patch", f"/memberships/{mid}", people.founder, {"role": "founder"})
+    assert response.json()["role"] == "founder"
+    response = call("patch", f"/memberships/{mid}", people.founder, {"role": "investor"})
+    assert response.status_code == 403
     assert call("get", "/memberships", people.outsider).json() == [
         m
         for m in call("get", "/memberships", people.outsider).json()

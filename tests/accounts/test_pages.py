@@ -9,17 +9,18 @@ from tests.accounts.conftest import People
 
 
 def test_login_page_signs_in_with_email(people: People) -> None:
-    """The login form takes an email and password and redirects home; a wrong password
-    re-renders the form with an error."""
+    """The login form (allauth) takes an email and password and redirects home; a wrong
+    password re-renders the form with an error."""
     client = Client()
     page = client.get("/accounts/login/")
     assert page.status_code == 200
     assert b'type="email"' in page.content
-    bad = client.post("/accounts/login/", {"username": "member@example.com", "password": "nope"})
+    assert b"ailab.css" in page.content  # the lab's layout, not allauth's bare one
+    bad = client.post("/accounts/login/", {"login": "member@example.com", "password": "nope"})
     assert bad.status_code == 200
-    assert b"alert-danger" in bad.content
+    assert b"not correct" in bad.content
     ok = client.post(
-        "/accounts/login/", {"username": "member@example.com", "password": "pw-123456-test"}
+        "/accounts/login/", {"login": "member@example.com", "password": "pw-123456-test"}
     )
     assert ok.status_code == 302
     assert client.get("/api/v1/me").json()["email"] == "member@example.com"
@@ -68,19 +69,30 @@ def test_home_page_lists_organisations_publicly(people: People) -> None:
     assert b"htmx" in page.content
 
 
-def test_admin_is_for_staff_only(people: People) -> None:
-    """Lab staff (is_staff) reach the admin; a founder is sent to the admin login."""
+def test_admin_link_is_for_superusers_only(people: People) -> None:
+    """The Admin link shows for superusers only (staff without model permissions would find
+    an empty admin); staff get People instead; a founder gets neither and no admin."""
+    people.staff.is_superuser = True
+    people.staff.save()
     staff = Client()
     staff.force_login(people.staff)
     assert staff.get("/admin/").status_code == 200
+    assert b'href="/admin/"' in staff.get("/").content
+    lab_staff = Client()
+    lab_staff.force_login(people.lab_staff)
+    home = lab_staff.get("/").content
+    assert b'href="/admin/"' not in home
+    assert b'href="/people/"' in home
     founder = Client()
     founder.force_login(people.founder)
     assert founder.get("/admin/").status_code == 302
+    assert b'href="/people/"' not in founder.get("/").content
 
 
 def test_password_change_and_reset_pages_render(people: People) -> None:
-    """Django's password change (signed in) and reset (public) pages are served."""
+    """allauth's password change, email change (signed in) and reset (public) pages."""
     client = Client()
     client.force_login(people.member)
-    assert client.get("/accounts/password_change/").status_code == 200
-    assert Client().get("/accounts/password_reset/").status_code == 200
+    assert client.get("/accounts/password/change/").status_code == 200
+    assert client.get("/accounts/email/").status_code == 200
+    assert Client().get("/accounts/password/reset/").status_code == 200

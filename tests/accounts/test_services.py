@@ -63,14 +63,24 @@ def test_duplicate_membership_is_a_conflict(people: People) -> None:
     assert exc.value.field == "user_id"
 
 
-def test_founders_may_add_members_but_not_lab_roles(people: People) -> None:
-    """Founders add members and researchers; reviewer and lab_staff are lab staff's to give."""
-    m = services.membership_create(
-        actor=people.founder, organisation=people.org, user=people.outsider, role="researcher"
-    )
-    assert m.role == Role.RESEARCHER
+def test_only_lab_staff_enrol_directly_founders_give_founder_or_member(people: People) -> None:
+    """Direct enrolment is lab staff's (founders invite instead: nobody joins unasked); a
+    founder may change a member's role between founder and member, never to a role that
+    reaches across organisations."""
     with pytest.raises(PermissionDenied):
-        services.membership_update(actor=people.founder, membership=m, role="reviewer")
+        services.membership_create(
+            actor=people.founder, organisation=people.org, user=people.outsider, role="member"
+        )
+    assert not Membership.objects.filter(user=people.outsider, organisation=people.org).exists()
+    m = services.membership_create(
+        actor=people.staff, organisation=people.org, user=people.outsider, role="member"
+    )
+    assert services.membership_update(actor=people.founder, membership=m, role="founder").role
+    for role in ("reviewer", "mentor", "investor", "industry_partner", "researcher"):
+        with pytest.raises(PermissionDenied):
+            services.membership_update(actor=people.founder, membership=m, role=role)
+    m.refresh_from_db()
+    assert m.role == Role.FOUNDER
     with pytest.raises(PermissionDenied):
         services.membership_create(
             actor=people.member, organisation=people.org, user=people.reviewer, role="member"

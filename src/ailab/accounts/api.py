@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 from pydantic import HttpUrl, StringConstraints
 
-from ailab.accounts import selectors, services
-from ailab.accounts.models import NAME_MAX, TEXT_MAX, Membership, OrganisationKind, Role, User
+from ailab.accounts import invitations, selectors, services
+from ailab.accounts.models import (
+    NAME_MAX,
+    TEXT_MAX,
+    InvitationStatus,
+    Membership,
+    OrganisationKind,
+    Role,
+    User,
+)
 from ailab.accounts.roles import is_lab_staff
 
 router = Router(tags=["accounts"])
@@ -26,14 +34,24 @@ def _user(request: HttpRequest) -> User:
 class MembershipOut(Schema):
     id: int
     user_id: int
-    user_email: str
+    user_email: str | None = Field(
+        None, description="Shown to lab staff and to the member; null for anyone else."
+    )
+    user_name: str
     organisation_id: int
     organisation_name: str
     role: Role
 
     @staticmethod
-    def resolve_user_email(obj: Membership) -> str:
-        return obj.user.email
+    def resolve_user_email(obj: Membership, context: Any) -> str | None:
+        viewer = getattr(context.get("request") if context else None, "user", None)
+        if viewer is not None and (viewer.pk == obj.user_id or is_lab_staff(viewer)):
+            return obj.user.email
+        return None
+
+    @staticmethod
+    def resolve_user_name(obj: Membership) -> str:
+        return obj.user.full_name or f"user {obj.user_id}"
 
     @staticmethod
     def resolve_organisation_name(obj: Membership) -> str:
@@ -76,6 +94,28 @@ class OrganisationPatch(Schema):
     website: HttpUrl | None = None
     description: Text | None = None
     founded: dt.date | None = None
+
+
+class InvitationIn(Schema):
+    email: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254)]
+    role: Role
+
+
+class InvitationOut(Schema):
+    id: int
+    organisation_id: int
+    email: str
+    role: Role
+    status: InvitationStatus
+    expires_at: dt.datetime
+
+
+class InvitationCreated(InvitationOut):
+    link: str = Field(..., description="The invitation's link (also mailed). Shown once.")
+
+
+class InvitationAnswer(Schema):
+    token: Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
 class MembershipIn(Schema):
@@ -174,9 +214,19 @@ def membership_list(request: HttpRequest, organisation_id: int | None = None) ->
     return selectors.membership_list_visible_to(_user(request), organisation_id=organisation_id)
 
 
-@router.post("/organisations/{organisation_id}/memberships", response={201: MembershipOut})
+@router.post(
+    "/organisations/{organisation_id}/memberships",
+    response={201: MembershipOut},
+    summary="Enrol a user directly (lab staff only; everyone else invites)",
+)
 def membership_create(request: HttpRequest, organisation_id: int, payload: MembershipIn) -> object:
     actor = _user(request)
+    if not is_lab_staff(actor):
+        from ailab.common.errors import PermissionDenied
+
+        raise PermissionDenied(
+            "members join by invitation: POST /organisations/{id}/invitations", field="user_id"
+        )
     org = selectors.access_organisation(actor, organisation_id)
     member = selectors.user_by_id(payload.user_id)
     membership = services.membership_create(
@@ -218,3 +268,48 @@ def token_create(request: HttpRequest, payload: TokenIn) -> object:
 def token_revoke(request: HttpRequest, token_id: int) -> object:
     actor = _user(request)
     return services.token_revoke(actor=actor, token=selectors.access_token(actor, token_id))
+
+
+@router.post(
+    "/organisations/{organisation_id}/invitations",
+    response={201: InvitationCreated},
+    summary="Invite someone by email (staff: any role; founders: founder or member)",
+)
+def invitation_create(request: HttpRequest, organisation_id: int, payload: InvitationIn) -> object:
+    actor = _user(request)
+    org = selectors.access_organisation(actor, organisation_id)
+    issued = invitations.invitation_create(
+        actor=actor,
+        organisation=org,
+        email=payload.email,
+        role=payload.role,
+        base_url=request.build_absolute_uri("/"),
+    )
+    out = InvitationOut.from_orm(issued.invitation).dict()
+    return Status(201, InvitationCreated(**out, link=request.build_absolute_uri(issued.path)))
+
+
+@router.get("/invitations", response=list[InvitationOut])
+def invitation_list(request: HttpRequest, organisation_id: int | None = None) -> object:
+    return invitations.invitation_list_visible_to(_user(request), organisation_id=organisation_id)
+
+
+@router.post(
+    "/invitations/accept", response=MembershipOut, summary="Accept an invitation sent to me"
+)
+def invitation_accept(request: HttpRequest, payload: InvitationAnswer) -> object:
+    return invitations.invitation_accept(user=_user(request), raw=payload.token)
+
+
+@router.post(
+    "/invitations/decline", response=InvitationOut, summary="Decline an invitation sent to me"
+)
+def invitation_decline(request: HttpRequest, payload: InvitationAnswer) -> object:
+    return invitations.invitation_decline(user=_user(request), raw=payload.token)
+
+
+@router.delete("/invitations/{invitation_id}", response=InvitationOut, summary="Revoke")
+def invitation_revoke(request: HttpRequest, invitation_id: int) -> object:
+    actor = _user(request)
+    invitation = invitations.access_invitation(actor, invitation_id)
+    return invitations.invitation_revoke(actor=actor, invitation=invitation)

@@ -90,6 +90,7 @@ class Role(models.TextChoices):
     FOUNDER = "founder", "Founder"
     MEMBER = "member", "Member"
     REVIEWER = "reviewer", "Reviewer"
+    MENTOR = "mentor", "Mentor"
     RESEARCHER = "researcher", "Researcher"
     STUDENT = "student", "Student"
     INDUSTRY_PARTNER = "industry_partner", "Industry partner"
@@ -174,3 +175,44 @@ class PosixAccount(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.username} ({self.uid})"
+
+
+class InvitationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+    REVOKED = "revoked", "Revoked"
+
+
+class Invitation(TimeStampedModel):
+    """An offer of a role in an organisation, sent to an email address. Only the SHA-256 of
+    the link's token is stored; the membership exists once the invitee accepts."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField()
+    role = models.CharField(max_length=32, choices=Role.choices)
+    status = models.CharField(
+        max_length=16, choices=InvitationStatus.choices, default=InvitationStatus.PENDING
+    )
+    digest = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    accepted_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    expires_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "email"],
+                condition=models.Q(status="pending"),
+                name="invitation_one_pending_per_email_and_organisation",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} as {self.get_role_display()} at {self.organisation}"

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from ailab.accounts.models import Membership, OrganisationKind, Role, User
 
-# Roles an organisation's founders may give; the others are granted by lab staff only.
-SELF_SERVICE_ROLES = frozenset(
-    {Role.FOUNDER, Role.MEMBER, Role.RESEARCHER, Role.STUDENT, Role.INDUSTRY_PARTNER, Role.INVESTOR}
+# Roles an organisation's founders may give (by invitation); every other role is granted by
+# lab staff only.
+SELF_SERVICE_ROLES = frozenset({Role.FOUNDER, Role.MEMBER})
+# Roles whose holders see or act beyond their own organisation (reviews, cohorts, the fund).
+CROSS_ORGANISATION_ROLES = frozenset(
+    {Role.LAB_STAFF, Role.REVIEWER, Role.MENTOR, Role.INVESTOR, Role.INDUSTRY_PARTNER}
 )
 MANAGER_ROLES = frozenset({Role.FOUNDER})
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from ailab.accounts import roles
 from ailab.accounts.models import APIToken, Membership, Organisation, User
@@ -105,3 +105,25 @@ def user_by_id(user_id: int) -> User:
     if target is None:
         raise NotFound("no such user", field="user_id")
     return target
+
+
+def user_search(actor: User, *, q: str = "", limit: int = 100) -> QuerySet[User]:
+    """Lab staff look people up by email or name; nobody else may list users."""
+    _require_user(actor)
+    if not roles.is_lab_staff(actor):
+        raise PermissionDenied("only lab staff may look people up")
+    qs = User.objects.select_related("posix").prefetch_related("memberships__organisation")
+    q = (q or "").strip()
+    if q:
+        qs = qs.filter(Q(email__icontains=q) | Q(full_name__icontains=q))
+    return qs.order_by("email")[:limit]
+
+
+def organisation_list_managed_by(user: User) -> QuerySet[Organisation]:
+    """Organisations the user may invite into: all for lab staff, else those they found."""
+    _require_user(user)
+    if roles.is_lab_staff(user):
+        return Organisation.objects.all()
+    return Organisation.objects.filter(
+        memberships__user=user, memberships__role__in=roles.MANAGER_ROLES
+    ).distinct()

@@ -23,10 +23,15 @@ from ailab.accounts.models import (
     User,
 )
 from ailab.common.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from ailab.common.validation import full_clean_or_raise, require_text
+from ailab.common.validation import full_clean_or_raise, refuse_control_chars, require_text
 
 TOKEN_PREFIX = "ailab_"
 _UNSET = object()
+
+
+def _name(value: str | None, *, field: str, max_length: int, blank: bool = False) -> str:
+    text = require_text(value, field=field, max_length=max_length, blank=blank)
+    return refuse_control_chars(text, field=field)
 
 
 def _choice(value: str, choices: type[OrganisationKind] | type[Role], field: str) -> str:
@@ -41,19 +46,44 @@ def _choice(value: str, choices: type[OrganisationKind] | type[Role], field: str
 
 @transaction.atomic
 def user_create(
-    *, email: str, password: str | None = None, full_name: str = "", is_staff: bool = False
+    *,
+    email: str,
+    password: str | None = None,
+    full_name: str = "",
+    is_staff: bool = False,
+    email_verified: bool = True,
 ) -> User:
-    email = require_text(email, field="email", max_length=254).lower()
+    """A user made by the lab (staff, the demo, imports): their address is taken as verified,
+    so they sign in without a confirmation mail. People signing up verify theirs."""
+    from allauth.account.models import EmailAddress
+
+    email = refuse_control_chars(require_text(email, field="email", max_length=254), field="email")
+    email = email.lower()
     if User.objects.filter(email__iexact=email).exists():
         raise Conflict("a user with this email already exists", field="email")
     user = User(
         email=email,
-        full_name=require_text(full_name, field="full_name", max_length=NAME_MAX, blank=True),
+        full_name=_name(full_name, field="full_name", max_length=NAME_MAX, blank=True),
         is_staff=is_staff,
     )
     user.set_password(password)
     full_clean_or_raise(user, exclude=["password"])
     user.save()
+    EmailAddress.objects.create(user=user, email=email, verified=email_verified, primary=True)
+    return user
+
+
+@transaction.atomic
+def user_set_active(*, actor: User, user: User, active: bool) -> User:
+    """Lab staff deactivate (sign-in and tokens stop working) or reactivate a user."""
+    if not roles.is_lab_staff(actor):
+        raise PermissionDenied("only lab staff may deactivate or reactivate users")
+    if user.pk == actor.pk and not active:
+        raise ValidationError("you cannot deactivate yourself", field="user_id")
+    if user.is_superuser and not actor.is_superuser:
+        raise PermissionDenied("only a superuser may deactivate a superuser")
+    User.objects.filter(pk=user.pk).update(is_active=active)
+    user.is_active = active
     return user
 
 
@@ -62,7 +92,7 @@ def user_update(*, actor: User, user: User, full_name: str | None = None) -> Use
     if actor.pk != user.pk and not roles.is_lab_staff(actor):
         raise PermissionDenied("only you or lab staff may change your profile")
     if full_name is not None:
-        user.full_name = require_text(full_name, field="full_name", max_length=NAME_MAX, blank=True)
+        user.full_name = _name(full_name, field="full_name", max_length=NAME_MAX, blank=True)
     user.save(update_fields=["full_name"])
     return user
 
@@ -93,7 +123,7 @@ def organisation_create(
     founded: dt.date | None = None,
 ) -> Organisation:
     """Lab staff create any organisation; anyone else may register a startup and founds it."""
-    name = require_text(name, field="name", max_length=NAME_MAX)
+    name = _name(name, field="name", max_length=NAME_MAX)
     kind = _choice(kind, OrganisationKind, "kind")
     staff = roles.is_lab_staff(actor)
     if not staff and kind != OrganisationKind.STARTUP:
@@ -131,7 +161,7 @@ def organisation_update(
     if not roles.manages_organisation(actor, organisation.pk):
         raise PermissionDenied("only the organisation's founders or lab staff may change it")
     if name is not None:
-        name = require_text(name, field="name", max_length=NAME_MAX)
+        name = _name(name, field="name", max_length=NAME_MAX)
         if Organisation.objects.filter(name__iexact=name).exclude(pk=organisation.pk).exists():
             raise Conflict("an organisation with this name already exists", field="name")
         organisation.name = name
@@ -180,8 +210,13 @@ def _check_may_grant(actor: User, organisation: Organisation, role: str) -> None
 def membership_create(
     *, actor: User, organisation: Organisation, user: User, role: str
 ) -> Membership:
+    """Lab staff's administrative enrolment (the demo, imports). Everyone else joins by
+    accepting an invitation (``ailab.accounts.invitations``): nobody is enrolled unasked."""
     role = _choice(role, Role, "role")
-    _check_may_grant(actor, organisation, role)
+    if not roles.is_lab_staff(actor):
+        raise PermissionDenied(
+            "members join by invitation: invite them (POST .../invitations)", field="user_id"
+        )
     if role == Role.LAB_STAFF and organisation.kind != OrganisationKind.LAB:
         raise ValidationError("lab_staff is a role in an organisation of kind lab", field="role")
     if Membership.objects.filter(user=user, organisation=organisation).exists():
@@ -235,7 +270,7 @@ def token_create(*, actor: User, user: User | None = None, name: str = "") -> Is
     owner = user or actor
     if owner.pk != actor.pk and not roles.is_lab_staff(actor):
         raise PermissionDenied("only lab staff may create tokens for other users")
-    name = require_text(name or "token", field="name", max_length=100)
+    name = _name(name or "token", field="name", max_length=100)
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = APIToken.objects.create(
         user=owner,

@@ -39,7 +39,12 @@ def manage(args: tuple[str, ...]) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ailab.config.settings")
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(["ailab", *args])
+    from ailab.config.env import ConfigurationError
+
+    try:
+        execute_from_command_line(["ailab", *args])
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @click.command()
@@ -64,10 +69,14 @@ def demo(as_json: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int, help="Web server processes.")
-@click.option("--no-demo", is_flag=True, help="Do not build the demo lab on first start.")
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Build the demo lab (demo users with a published password): for trying ailab only.",
+)
 @click.option("--no-scheduler", is_flag=True, help="Serve the web only; no scheduler loop.")
-def run(host: str, port: int, workers: int, no_demo: bool, no_scheduler: bool) -> None:
-    """Serve the lab: migrate, build the demo on first start, then the web server
+def run(host: str, port: int, workers: int, demo: bool, no_scheduler: bool) -> None:
+    """Serve the lab: migrate, build the demo if asked (--demo), then the web server
     (gunicorn) and the scheduler loop side by side. Ctrl-C stops both cleanly."""
     setup_django()
     from django.conf import settings
@@ -75,7 +84,7 @@ def run(host: str, port: int, workers: int, no_demo: bool, no_scheduler: bool) -
     settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
     _manage("migrate", "--no-input", "--verbosity", "0")
     _manage("collectstatic", "--no-input", "--verbosity", "0")
-    if not no_demo:
+    if demo:
         from ailab.demo import demo_build
 
         demo_build(progress=True)
@@ -89,6 +98,11 @@ def run(host: str, port: int, workers: int, no_demo: bool, no_scheduler: bool) -
         "--threads", "4",
         "--access-logfile", "-",
         "--graceful-timeout", "5",
+        # Request limits before Django sees anything: the request line, header count and size.
+        "--limit-request-line", "8190",
+        "--limit-request-fields", "100",
+        "--limit-request-field_size", "8190",
+        "--timeout", "120",
     ]  # fmt: skip
     children.append(subprocess.Popen(web))
     if not no_scheduler and _has_scheduler():

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
+from django.db.models import ProtectedError, RestrictedError
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -57,6 +59,24 @@ def install_error_handlers(api: NinjaAPI) -> None:
         )
         return api.create_response(request, body, status=401)
 
+    @api.exception_handler(RequestDataTooBig)
+    def too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+        from django.conf import settings
+
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        body = error_body("too_large", [{"field": "body", "reason": f"at most {limit} bytes"}])
+        return api.create_response(request, body, status=413)
+
+    @api.exception_handler(ProtectedError)
+    def protected(request: HttpRequest, exc: ProtectedError) -> HttpResponse:
+        # A delete that other records still refer to: name what holds it.
+        kinds = sorted({str(type(obj)._meta.verbose_name) for obj in exc.protected_objects})
+        reason = "still referred to by: " + (", ".join(str(k) for k in kinds) or "other records")
+        body = error_body("conflict", [{"field": None, "reason": reason}])
+        return api.create_response(request, body, status=409)
+
+    api.exception_handler(RestrictedError)(protected)
+
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         body = error_body("error", [{"field": None, "reason": str(exc)}])
@@ -74,7 +94,16 @@ class BearerToken(HttpBearer):
 
 
 class Session(SessionAuth):
-    """The web pages' session, so the browser (and HTMX) can use the same API."""
+    """The web pages' session, so the browser (and HTMX) can use the same API.
+
+    A request without a signed-in session is simply unauthenticated (401), not a CSRF
+    failure: the CSRF check only guards requests that a session would authorise."""
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return None
+        return super()._get_key(request)
 
 
 AUTH = [BearerToken(), Session()]

@@ -30,4 +30,8 @@ def _nav() -> list[dict[str, str]]:
 
 
 def lab(request: HttpRequest) -> dict[str, Any]:
-    return {"LAB_NAME": settings.LAB_NAME, "NAV_ITEMS": _nav()}
+    from ailab.accounts.roles import is_lab_staff
+
+    user = getattr(request, "user", None)
+    staff = bool(user is not None and user.is_authenticated and is_lab_staff(user))
+    return {"LAB_NAME": settings.LAB_NAME, "NAV_ITEMS": _nav(), "IS_LAB_STAFF": staff}

@@ -7,6 +7,14 @@ AILAB_ALLOWED_HOSTS  comma-separated, default: localhost,127.0.0.1
 AILAB_DATA_DIR       default: ./var
 AILAB_BACKEND        execution backend, default: local
 AILAB_TIME_ZONE      the lab's time zone for display, default: Asia/Hong_Kong
+AILAB_HTTPS          served over HTTPS (secure cookies, HSTS, redirect), default: off
+AILAB_EMAIL_BACKEND  console | smtp | file | locmem (or a dotted path); default: console
+                     with debug on, smtp (AILAB_EMAIL_HOST, _PORT, _USER, _PASSWORD, _USE_TLS)
+                     with it off. With debug off the console backend is refused unless chosen
+                     on purpose (AILAB_EMAIL_BACKEND=console).
+AILAB_UPLOAD_MAX_BYTES  largest file accepted in one upload, default: 10 MiB
+AILAB_OIDC_SERVER_URL, AILAB_OIDC_CLIENT_ID, AILAB_OIDC_CLIENT_SECRET, AILAB_OIDC_NAME
+                     single sign-on through an OpenID Connect provider (off unless the URL is set)
 """
 
 from __future__ import annotations
@@ -17,7 +25,9 @@ import sys
 import dj_database_url
 import django_stubs_ext
 
-from ailab.config.env import ConfigurationError, data_dir, env_bool, env_list, env_str
+from ailab.config.auth_settings import *  # noqa: F403  (allauth, axes, CSP)
+from ailab.config.auth_settings import oidc_providers, secret_key_from_data_dir
+from ailab.config.env import ConfigurationError, data_dir, env_bool, env_int, env_list, env_str
 
 # Lets generic Django classes be subscripted at run time (ModelAdmin[Model]) for the type checker.
 django_stubs_ext.monkeypatch()
@@ -26,7 +36,8 @@ DATA_DIR = data_dir()
 TESTING = "pytest" in sys.modules or os.environ.get("AILAB_TESTING") == "1"
 DEBUG = env_bool("AILAB_DEBUG", False)
 
-SECRET_KEY = os.environ.get("AILAB_SECRET_KEY", "")
+# `make run` generates a key into the data directory; every server-side command reads it too.
+SECRET_KEY = os.environ.get("AILAB_SECRET_KEY", "") or secret_key_from_data_dir(DATA_DIR)
 if not SECRET_KEY:
     if DEBUG or TESTING:
         SECRET_KEY = "insecure-development-key-not-for-production"
@@ -49,15 +60,24 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "bootstrap",
+    "ninja",
+    "csp",
+    "axes",
     "ailab.common",
     "ailab.accounts",
     "ailab.compute",
     "ailab.programmes",
     "ailab.fund",
+    # After the lab's apps, so that ailab's templates override allauth's.
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -66,7 +86,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "ailab.common.middleware.DomainErrorMiddleware",
+    # Last, so that a locked-out sign-in anywhere (the lab's pages, /admin/login/) is refused.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "ailab.config.urls"
@@ -112,7 +135,7 @@ def _database() -> dict[str, object]:
 DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
-LOGIN_URL = "login"
+LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 
@@ -145,16 +168,66 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
-EMAIL_BACKEND = env_str("AILAB_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_BACKENDS = {
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    "file": "django.core.mail.backends.filebased.EmailBackend",
+    "locmem": "django.core.mail.backends.locmem.EmailBackend",
+}
+
+
+def _email_backend() -> str:
+    chosen = os.environ.get("AILAB_EMAIL_BACKEND", "").strip()
+    backend = EMAIL_BACKENDS.get(chosen, chosen) or EMAIL_BACKENDS["console" if DEBUG else "smtp"]
+    if backend == EMAIL_BACKENDS["console"] and not (DEBUG or TESTING) and chosen != "console":
+        # The console backend prints working sign-in and reset links into the server's log.
+        raise ConfigurationError(
+            "AILAB_EMAIL_BACKEND: the console mail backend prints reset links into the log; "
+            "with debug off configure smtp (AILAB_EMAIL_HOST) or set AILAB_EMAIL_BACKEND=console "
+            "on purpose."
+        )
+    return backend
+
+
+EMAIL_BACKEND = _email_backend()
+EMAIL_FILE_PATH = DATA_DIR / "mail"
+EMAIL_HOST = env_str("AILAB_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("AILAB_EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("AILAB_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = env_str("AILAB_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("AILAB_EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("AILAB_FROM_EMAIL", "ailab <noreply@localhost>")
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
+HTTPS = env_bool("AILAB_HTTPS", False)
+if HTTPS:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env_bool("AILAB_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("AILAB_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    # Behind a TLS-terminating proxy that sets X-Forwarded-Proto.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Request bodies: JSON and forms held in memory up to this; larger ones get 413 (ailab.common.api).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("AILAB_BODY_MAX_BYTES", 12 * 1024 * 1024)
+AILAB_UPLOAD_MAX_BYTES = env_int("AILAB_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
+AILAB_ATTACHMENT_MAX_BYTES = AILAB_UPLOAD_MAX_BYTES
+# The limit handler comes first: past the limit no later handler sees another byte.
+FILE_UPLOAD_HANDLERS = [
+    "ailab.common.uploads.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 LAB_NAME = env_str("AILAB_LAB_NAME", "ailab")
+ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{LAB_NAME}] "
+SOCIALACCOUNT_PROVIDERS = oidc_providers()
 
 LOGGING = {
     "version": 1,

@@ -6,6 +6,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
+from csp.decorators import csp_update
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -43,3 +44,14 @@ def home(request: HttpRequest) -> HttpResponse:
         "home_panels": _panels(request),
     }
     return render(request, "home.html", context)
+
+
+@csp_update({"style-src": ["'unsafe-inline'"], "worker-src": ["blob:"]})
+def api_reference(request: HttpRequest) -> HttpResponse:
+    """ReDoc, from the app's own static files (ReDoc's styled-components inject <style>)."""
+    from django.urls import reverse
+
+    from ailab.config.api import api
+
+    context = {"title": api.title, "openapi_url": reverse("api:openapi-json")}
+    return render(request, "common/redoc.html", context)
