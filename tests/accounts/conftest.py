@@ -5,6 +5,7 @@ from dataclasses import dataclass
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
+from ailab.accounts import invitations
 from ailab.accounts.models import Membership, Organisation, OrganisationKind, Role, User
 
 
@@ -23,6 +24,9 @@ class People:
     reviewer: User
     investor: User
     inactive: User
+    mentor: User  # mentor role in the lab organisation (reaches across organisations)
+    partner: User  # industry partner at a company
+    invitee: User  # has a pending invitation to ``org``, not (yet) a member
     anonymous: AnonymousUser
 
 
@@ -68,7 +72,13 @@ def people(db: None) -> People:
         reviewer=make_user("reviewer@example.com"),
         investor=make_user("investor@example.com"),
         inactive=make_user("gone@example.com", is_active=False),
+        mentor=make_user("mentor@example.com"),
+        partner=make_user("partner@example.com"),
+        invitee=make_user("invitee@example.com"),
         anonymous=AnonymousUser(),
+    )
+    company = Organisation.objects.create(
+        name="Harbour Robotics", slug="harbour-robotics", kind=OrganisationKind.COMPANY
     )
     Membership.objects.create(user=p.founder, organisation=org, role=Role.FOUNDER)
     Membership.objects.create(user=p.member, organisation=org, role=Role.MEMBER)
@@ -77,4 +87,9 @@ def people(db: None) -> People:
     Membership.objects.create(user=p.reviewer, organisation=lab, role=Role.REVIEWER)
     Membership.objects.create(user=p.investor, organisation=vc, role=Role.INVESTOR)
     Membership.objects.create(user=p.inactive, organisation=org, role=Role.MEMBER)
+    Membership.objects.create(user=p.mentor, organisation=lab, role=Role.MENTOR)
+    Membership.objects.create(user=p.partner, organisation=company, role=Role.INDUSTRY_PARTNER)
+    invitations.invitation_create(
+        actor=p.founder, organisation=org, email=p.invitee.email, role=Role.MEMBER
+    )
     return p
