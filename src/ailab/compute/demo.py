@@ -12,6 +12,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from ailab.accounts.posix import posix_account_of, posix_account_set
 from ailab.compute.models import Allocation, Job
 from ailab.compute.services import allocation_grant, cluster_default, inventory_sync, job_submit
 from ailab.execution.registry import get_backend
@@ -38,7 +39,7 @@ JOBS = [
         2,
         600,
         [
-            "python",
+            "python3",
             "-c",
             "import os,time; print('GPUs', os.environ['CUDA_VISIBLE_DEVICES']);"
             " [print('epoch', e, flush=True) or time.sleep(20) for e in range(15)]",
@@ -63,7 +64,7 @@ JOBS = [
         "tokenise-corpus",
         2,
         600,
-        ["python", "-c", "import time; print('tokenising'); time.sleep(120); print('done')"],
+        ["python3", "-c", "import time; print('tokenising'); time.sleep(120); print('done')"],
     ),
     (
         "HKU NLP group",
@@ -71,9 +72,18 @@ JOBS = [
         "quick-eval",
         1,
         120,
-        ["python", "-c", "print('accuracy 0.91')"],
+        ["python3", "-c", "print('accuracy 0.91')"],
     ),
 ]
+
+
+def _demo_unix_accounts(ctx: Any, emails: list[str]) -> None:
+    """Staff assign the demo's researchers Unix accounts (demo1, demo2 ...): their jobs run
+    as those accounts in lab mode. Names come from the lab, never from the emails."""
+    for n, email in enumerate(emails, start=1):
+        user = ctx.users[email]
+        if posix_account_of(user) is None:
+            posix_account_set(actor=ctx.staff, user=user, username=f"demo{n}")
 
 
 def demo_build_part(ctx: Any) -> dict[str, Any]:
@@ -97,6 +107,7 @@ def demo_build_part(ctx: Any) -> dict[str, Any]:
             cluster=cluster,
             note="demo allocation",
         )
+    _demo_unix_accounts(ctx, sorted({email for _, email, *_ in JOBS}))
     submitted = 0
     if not Job.objects.filter(allocation__in=allocations.values()).exists():
         for alloc_name, email, job_name, gpus, seconds, command in JOBS:
