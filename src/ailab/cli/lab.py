@@ -88,6 +88,9 @@ def run(host: str, port: int, workers: int, demo: bool, no_scheduler: bool) -> N
         from ailab.demo import demo_build
 
         demo_build(progress=True)
+        # The demo's people have Unix accounts assigned (demo1, demo2 ...); in lab mode (as
+        # root) the scheduler makes them on this machine when their first job starts.
+        os.environ.setdefault("AILAB_LOCAL_CREATE_USERS", "1")
     children: list[subprocess.Popen[bytes]] = []
     bin_dir = os.path.dirname(sys.executable)
     web = [
