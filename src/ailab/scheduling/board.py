@@ -83,6 +83,28 @@ class Pool:
         if len(nodes) >= HEAP_NODES:
             self.heaps = [sorted(s) for s in self.by_free]
 
+    def clone(self, compact: bool = False) -> Pool:
+        """A copy whose free GPUs change apart from this one's (``compact``: without stale
+        heap entries)."""
+        p = Pool.__new__(Pool)
+        p.index, p.nodes, p.gmax, p.cap, p.uniform, p.free, p.tenants = (
+            self.index,
+            self.nodes,
+            self.gmax,
+            self.cap,
+            self.uniform,
+            self.free,
+            self.tenants,
+        )
+        p.by_free = [set(s) for s in self.by_free]
+        if self.heaps is None:
+            p.heaps = None
+        elif compact:
+            p.heaps = [sorted(s) for s in self.by_free]
+        else:
+            p.heaps = [list(h) for h in self.heaps]
+        return p
+
     def lowest(self, k: int, node_free: list[int]) -> int:
         """The lowest-index node of the pool with exactly ``k`` free GPUs (one must exist)."""
         s = self.by_free[k]
@@ -178,7 +200,7 @@ class Board:
         new = list(jobs)
         base = len(self.jobs)
         ix = self.job_ix
-        ix.update((job.id, base + k) for k, job in enumerate(new))
+        ix.update(zip(map(_ID, new), range(base, base + len(new)), strict=True))
         if len(ix) != base + len(new):
             seen: set[str] = set(self.jobs[k].id for k in range(base))
             for job in new:
@@ -199,6 +221,38 @@ class Board:
             self.work.extend([0.0 if d is None else d for d in durations])
         self.start.extend(repeat(-1.0, n))
         self.place.extend(repeat(None, n))
+
+    def reserve(self, jobs: Sequence[Job]) -> int:
+        """Indices for ``jobs`` whose columns :meth:`fill` writes later, when a policy first
+        looks at them (a plan over a long queue looks at few); returns the first index."""
+        base = len(self.jobs)
+        n = len(jobs)
+        self.jobs.extend(jobs)
+        self.gpus.extend(repeat(0, n))
+        self.tenant.extend(repeat(-1, n))
+        self.submit.extend(repeat(0.0, n))
+        self.attained.extend(repeat(0.0, n))
+        self.work.extend(repeat(0.0, n))
+        self.start.extend(repeat(-1.0, n))
+        self.place.extend(repeat(None, n))
+        return base
+
+    def fill(self, j: int, item: Job | PendingJob) -> None:
+        """The columns of reserved job ``j`` (``item`` is its entry of the snapshot)."""
+        job = self.jobs[j]
+        g = job.gpus
+        self.gpus[j] = g
+        self.tenant[j] = self.tenant_index.get(job.tenant, -1)
+        self.submit[j] = job.submit_time
+        duration = job.duration
+        if isinstance(item, PendingJob):
+            self.attained[j] = item.attained
+            if duration is not None and g > 0:
+                self.work[j] = max(duration - item.attained / g, 0.0)
+            elif duration is not None:
+                self.work[j] = duration
+        elif duration is not None:
+            self.work[j] = duration
 
     def job_index(self, job_id: str) -> int:
         return self.job_ix[job_id]
@@ -306,6 +360,17 @@ class Board:
         self.place[j] = slots
         self._move(j, slots, -1)
 
+    def take_exact(self, t: int, slots: tuple[RawSlot, ...]) -> None:
+        """As ``alloc_exact`` for a job of tenant ``t`` that has no index on this board."""
+        for n, bits, _ in slots:
+            if self.node_mask[n] & bits != bits:
+                raise ValueError(f"GPU of node {self.node_ids[n]!r} held twice")
+        self._move_t(t, slots, -1)
+
+    def give_back(self, t: int, slots: tuple[RawSlot, ...]) -> None:
+        """Free ``slots`` held by a job of tenant ``t`` that has no index on this board."""
+        self._move_t(t, slots, 1)
+
     def release(self, j: int) -> None:
         """Give back the GPUs of ``j``."""
         slots = self.place[j]
@@ -315,7 +380,11 @@ class Board:
         self.place[j] = None
 
     def _move(self, j: int, slots: tuple[RawSlot, ...], sign: int) -> None:
-        """Free (sign 1) or take (sign -1) the GPUs of ``slots``."""
+        """Free (sign 1) or take (sign -1) the GPUs of ``slots`` for job ``j``."""
+        self._move_t(self.tenant[j], slots, sign)
+
+    def _move_t(self, t: int, slots: tuple[RawSlot, ...], sign: int) -> None:
+        """Free (sign 1) or take (sign -1) the GPUs of ``slots`` for tenant ``t``."""
         pools, node_pool, node_free, node_mask = (
             self.pools,
             self.node_pool,
@@ -339,7 +408,6 @@ class Board:
             else:
                 node_mask[n] &= ~bits
             total += g
-        t = self.tenant[j]
         if t >= 0:
             self.held[t] -= sign * total
 
@@ -349,33 +417,63 @@ class Board:
 
     # snapshots ------------------------------------------------------------
 
+    def clone_nodes(self, compact: bool = False) -> Board:
+        """A board with the same nodes, tenants and free GPUs, and no jobs (for ``layout``)."""
+        b = Board.__new__(Board)
+        b.mode, b.multi_node = self.mode, self.multi_node
+        b.node_ids, b.node_cap, b.tenant_ids, b.tenant_index = (
+            self.node_ids,
+            self.node_cap,
+            self.tenant_ids,
+            self.tenant_index,
+        )
+        b.quota, b.weight, b.tenant_pool, b.node_pool = (
+            self.quota,
+            self.weight,
+            self.tenant_pool,
+            self.node_pool,
+        )
+        b.node_free, b.node_mask = list(self.node_free), list(self.node_mask)
+        b.usage, b.held = [0.0] * len(self.tenant_ids), list(self.held)
+        b.pools = [p.clone(compact) for p in self.pools]
+        b.jobs, b.job_ix, b.gpus, b.tenant, b.submit = [], {}, [], [], []
+        b.attained, b.work, b.start, b.place = [], [], [], []
+        return b
+
+    def raw_slots(self, placement: Placement, node_ix: dict[str, int]) -> tuple[RawSlot, ...]:
+        """A placement as (node index, GPU bitmask, GPUs) slots; ValueError if an index is bad."""
+        cap = self.node_cap
+        slots: list[RawSlot] = []
+        for sl in placement.slots:
+            n = node_ix[sl.node_id]
+            try:
+                bits = _bits(sl.gpu_indices)
+            except ValueError as err:
+                raise ValueError(f"{err} on node {sl.node_id!r}") from None
+            if bits >> cap[n]:
+                bad = bits.bit_length() - 1
+                raise ValueError(f"bad GPU index {bad} on node {sl.node_id!r}")
+            slots.append((n, bits, len(sl.gpu_indices)))
+        return tuple(slots)
+
     @classmethod
-    def from_state(cls, state: ClusterState) -> Board:
-        """A board for one ``plan()`` call: nodes, tenants, running and pending jobs."""
+    def from_state(cls, state: ClusterState, *, pending: bool = True) -> Board:
+        """A board for one ``plan()`` call: nodes, tenants, running and (unless ``pending`` is
+        False: the caller registers them) pending jobs."""
         board = cls(state.nodes, state.tenants, state.mode)
         for t, tid in enumerate(board.tenant_ids):
             board.usage[t] = float(state.usage.get(tid, 0.0))
         node_ix = {nid: i for i, nid in enumerate(board.node_ids)}
         board.add_jobs(rj.job for rj in state.running)
-        board.add_jobs(p.job if isinstance(p, PendingJob) else p for p in state.pending)
+        if pending:
+            board.add_jobs(p.job if isinstance(p, PendingJob) else p for p in state.pending)
         ix = board.job_ix
-        cap = board.node_cap
         for rj in state.running:
-            slots: list[RawSlot] = []
-            for sl in rj.placement.slots:
-                n = node_ix[sl.node_id]
-                try:
-                    bits = _bits(sl.gpu_indices)
-                except ValueError as err:
-                    raise ValueError(f"{err} on node {sl.node_id!r}") from None
-                if bits >> cap[n]:
-                    bad = bits.bit_length() - 1
-                    raise ValueError(f"bad GPU index {bad} on node {sl.node_id!r}")
-                slots.append((n, bits, len(sl.gpu_indices)))
-            board.alloc_exact(ix[rj.job.id], tuple(slots))
+            board.alloc_exact(ix[rj.job.id], board.raw_slots(rj.placement, node_ix))
         return board
 
 
+_ID = attrgetter("id")
 _GPUS = attrgetter("gpus")
 _TENANT = attrgetter("tenant")
 _SUBMIT = attrgetter("submit_time")

@@ -14,19 +14,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from ailab.scheduling.board import Board
+from ailab.scheduling.layout import board_for
 from ailab.scheduling.model import (
     Capability,
     ClusterState,
     Decision,
-    Job,
     PendingJob,
     Preempt,
     Start,
     Wait,
     WaitReason,
 )
-from ailab.scheduling.policies import Policy, get_policy
-from ailab.scheduling.policies.base import Reason
+from ailab.scheduling.policies import Policy, Scheduler, get_policy
 
 
 def plan(state: ClusterState, policy: Policy | str, now: float) -> list[Decision]:
@@ -68,13 +67,15 @@ def _cyclic_gc_paused() -> Iterator[None]:
 
 def _plan(state: ClusterState, policy: Policy | str, now: float) -> list[Decision]:
     pol = get_policy(policy) if isinstance(policy, str) else policy
-    board = Board.from_state(state)
+    board = board_for(state)
     board.multi_node = Capability.MULTI_NODE in state.capabilities
     sched = pol.scheduler(board, preempt=Capability.PREEMPT in state.capabilities)
+    sched.restore_all(state.running, now)
+    if sched.ingest(state.pending, now):
+        started, preempted = sched.schedule(now)
+        return _decisions(board, sched, started, preempted, now)
+    board.add_jobs(p.job if isinstance(p, PendingJob) else p for p in state.pending)
     ix = board.job_ix
-    restore = sched.restore_running
-    for rj in state.running:
-        restore(ix[rj.job.id], rj.start_time, rj.attained, now)
     queue: list[int] = []
     for item in state.pending:
         if isinstance(item, PendingJob):
@@ -87,34 +88,15 @@ def _plan(state: ClusterState, policy: Policy | str, now: float) -> list[Decisio
         queue.append(jid)
     sched.submit_all(queue, now)
     started, preempted = sched.schedule(now)
+    return _decisions(board, sched, started, preempted, now)
+
+
+def _decisions(
+    board: Board, sched: Scheduler, started: list[int], preempted: list[int], now: float
+) -> list[Decision]:
     out: list[Decision] = [Preempt(board.jobs[j].id, sched.preempt_reason(j)) for j in preempted]
     out.extend(Start(board.jobs[j].id, board.placement_of(j)) for j in started)
-    out.extend(_waits(board.jobs, sched.wait_reasons(now)))
-    return out
-
-
-# Wait decisions without a detail, by code and job id: a pass over a long queue gives the same
-# (immutable) Wait for most jobs as the pass before; reusing it saves building 100,000 objects.
-_WAIT_MEMO: dict[WaitReason, dict[str, Wait]] = {code: {} for code in WaitReason}
-_WAIT_MEMO_MAX = 1_000_000
-
-
-def _waits(jobs: list[Job], reasons: list[Reason]) -> list[Wait]:
-    out: list[Wait] = []
-    add = out.append
-    memo = _WAIT_MEMO
-    for j, code, detail in reasons:
-        jid = jobs[j].id
-        if detail:
-            add(Wait(jid, code, detail))
-            continue
-        known = memo[code]
-        w = known.get(jid)
-        if w is None:
-            if len(known) >= _WAIT_MEMO_MAX:
-                known.clear()
-            w = known[jid] = Wait(jid, code)
-        add(w)
+    out.extend(sched.wait_decisions(now))
     return out
 
 

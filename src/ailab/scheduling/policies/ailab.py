@@ -30,15 +30,29 @@ after one attempt that fails.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable, Sequence
+from operator import attrgetter
 from typing import Any
 
 from ailab.scheduling.board import Board, Pool
 from ailab.scheduling.estimate import RuntimeEstimator
-from ailab.scheduling.model import WaitReason
+from ailab.scheduling.model import PendingJob, RunningJob, Wait, WaitReason
 from ailab.scheduling.policies.base import Policy, Reason, Scheduler
+from ailab.scheduling.policies.queues import (
+    Entry,
+    HeapQueue,
+    Item,
+    RunQueue,
+    group_pending,
+    jobs_of,
+    tenant_run,
+)
+from ailab.scheduling.waits import decisions_of, wait_of
 
-# (level, GPUs x estimate, submission time, job)
-Entry = tuple[int, float, float, int]
+_JOB = attrgetter("job")
+_DURATION = attrgetter("duration")
+_START = attrgetter("start_time")
+_ATTAINED = attrgetter("attained")
 
 
 class _Ailab(Scheduler):
@@ -51,7 +65,7 @@ class _Ailab(Scheduler):
         self.capped = False
         self.budget = 0
         self.threshold = policy.threshold
-        self.queues: list[list[Entry]] = [[] for _ in board.tenant_ids]
+        self.queues: list[HeapQueue | RunQueue] = [HeapQueue() for _ in board.tenant_ids]
         self.loans: set[int] = set()
         self.loans_by: list[set[int]] = [set() for _ in board.tenant_ids]
         self.demoted_by: list[set[int]] = [set() for _ in board.tenant_ids]
@@ -71,7 +85,7 @@ class _Ailab(Scheduler):
         return (level, b.gpus[j] * est, b.submit[j], j)
 
     def enqueue(self, j: int, now: float) -> None:
-        heapq.heappush(self.queues[self.board.tenant[j]], self._entry(j))
+        self.queues[self.board.tenant[j]].push(self._entry(j))
 
     def enqueue_all(self, jobs: list[int], now: float) -> None:
         b = self.board
@@ -85,15 +99,69 @@ class _Ailab(Scheduler):
         )
         threshold, predict = self.threshold, self.estimator.predict
         default = None if self.estimator.learned else self.estimator.default
+        heaps: list[list[Entry]] = [q.h if isinstance(q, HeapQueue) else [] for q in queues]
         for j in jobs:
             job = all_jobs[j]
             est = job.estimate
             if est is None:
                 est = predict(job) if default is None else default
             level = 0 if attained[j] < threshold else 1
-            queues[tenant[j]].append((level, gpus[j] * est, submit[j], j))
-        for q in queues:
-            heapq.heapify(q)
+            heaps[tenant[j]].append((level, gpus[j] * est, submit[j], j))
+        for h in heaps:
+            heapq.heapify(h)
+
+    def ingest(self, pending: Sequence[Item], now: float) -> bool:
+        """A snapshot's queue, grouped by tenant into remembered sorted runs (see ``queues``)."""
+        b = self.board
+        if self.estimator.learned:
+            return False
+        grouped = group_pending(pending)
+        if not b.job_ix.keys().isdisjoint(grouped.ids):
+            raise ValueError(f"duplicate job id {next(iter(b.job_ix.keys() & grouped.ids))!r}")
+        base = b.reserve(jobs_of(pending))
+        position = grouped.position
+        filled = bytearray(len(pending))
+        rejected: list[int] = []
+        default = self.estimator.default
+        for tid, group in grouped.groups.items():
+            if not group:
+                continue
+            t = b.tenant_index.get(tid)
+            if t is None:
+                rejected.extend(map(position, group))
+                continue
+            pool = b.pools[b.tenant_pool[t]]
+            items = tuple(group)
+            params = (self.threshold, default, pool.cap, pool.gmax, b.multi_node)
+            memo = tenant_run(tid, items, params)
+            rejected.extend(position(items[memo.local(x)]) for x in memo.rejected)
+            if memo.run:
+                index = self._indexer(items, position, base, pending, filled)
+                self.queues[t] = RunQueue(memo, index)
+                self.dirty.add(pool.index)
+        for gp in sorted(rejected):
+            b.fill(base + gp, pending[gp])
+            self.rejected.append(base + gp)
+        return True
+
+    def _indexer(
+        self,
+        items: tuple[Item, ...],
+        position: Callable[[Item], int],
+        base: int,
+        pending: Sequence[Item],
+        filled: bytearray,
+    ) -> Callable[[int], int]:
+        fill = self.board.fill
+
+        def index(local: int) -> int:
+            gp = position(items[local])
+            if not filled[gp]:
+                filled[gp] = 1
+                fill(base + gp, pending[gp])
+            return base + gp
+
+        return index
 
     def _placed(self, j: int, now: float | None = None) -> None:
         """Demote ``j`` if its service is past the threshold (at ``now`` if given: a job of a
@@ -146,6 +214,41 @@ class _Ailab(Scheduler):
         if self.capped:  # the last pass stopped at max_starts: go on at once
             return now
         return timers[0][0] if timers and self.can_preempt else float("inf")
+
+    def restore_all(self, running: Sequence[RunningJob], now: float) -> None:
+        """As ``restore_running`` for each (indices ``0..R-1``), in bulk."""
+        b = self.board
+        n = len(running)
+        if list(map(_DURATION, map(_JOB, running))).count(None) != n:  # oracle runs
+            super().restore_all(running, now)
+            return
+        starts = list(map(_START, running))
+        attained = list(map(_ATTAINED, running))
+        b.start[:n] = starts
+        b.attained[:n] = attained
+        tenant, gpus = b.tenant, b.gpus
+        known = range(n) if -1 not in tenant[:n] else [j for j in range(n) if tenant[j] >= 0]
+        self.running.update(known)
+        threshold, timers = self.threshold, self.timers
+        demoted, demoted_by, dheld = self.demoted, self.demoted_by, self.demoted_held
+        for j in known:
+            left = threshold - attained[j]
+            if left > 0:
+                at = starts[j] + left / max(gpus[j], 1)
+                if at > now:
+                    timers.append((at, j, starts[j]))
+                    continue
+            if j not in demoted:  # as _demote
+                t = tenant[j]
+                demoted.add(j)
+                demoted_by[t].add(j)
+                dheld[t] += gpus[j]
+        heapq.heapify(timers)
+        over = {t for t, h in enumerate(b.held) if h > b.quota[t]}
+        if over:
+            for j in known:
+                if tenant[j] in over:
+                    self._lent(j)
 
     def on_restore(self, j: int, now: float) -> None:
         b = self.board
@@ -208,13 +311,13 @@ class _Ailab(Scheduler):
                 if len(started) >= limit:
                     self.capped = True
                     return
-                level, _, _, j = q[0]
+                level, _, _, j = q.peek()
                 g = gpus[j]
                 if held[t] + g > quota[t] and not (
                     self.can_preempt and level == 0 and held[t] - dheld[t] + g <= quota[t]
                 ):
                     break
-                e = heapq.heappop(q)
+                e = q.pop()
                 if self._launch(pool, j, now, started) or (
                     self.can_preempt
                     and self.budget > 0
@@ -222,7 +325,7 @@ class _Ailab(Scheduler):
                     and self._launch(pool, j, now, started)
                 ):
                     continue
-                heapq.heappush(q, e)
+                q.push(e)
                 break
 
     def _lend(self, pool: Pool, now: float, started: list[int], preempted: list[int]) -> None:
@@ -232,7 +335,7 @@ class _Ailab(Scheduler):
         for t in pool.tenants:
             q = self.queues[t]
             if q:
-                cand.append((*self._lend_key(q[0], now), t))
+                cand.append((*self._lend_key(q.peek(), now), t))
         heapq.heapify(cand)
         back: list[tuple[int, Entry]] = []
         scans = 0
@@ -247,7 +350,7 @@ class _Ailab(Scheduler):
                 break
             t = heapq.heappop(cand)[-1]
             q = self.queues[t]
-            e = heapq.heappop(q)
+            e = q.pop()
             j = e[3]
             scans += 1
             ok = gpus[j] <= pool.free and self._launch(pool, j, now, started)
@@ -261,9 +364,10 @@ class _Ailab(Scheduler):
                 if e[0] > 0 and pool.free <= 0:
                     break
             if q:
-                heapq.heappush(cand, (*self._lend_key(q[0], now), t))
-        for t, e in back:
-            heapq.heappush(self.queues[t], e)
+                heapq.heappush(cand, (*self._lend_key(q.peek(), now), t))
+        # latest first: each goes back in front of its tenant's run (see queues.RunQueue.push)
+        for t, e in reversed(back):
+            self.queues[t].push(e)
 
     @staticmethod
     def _lend_key(e: Entry, now: float) -> tuple[int, float, float, int]:
@@ -365,25 +469,51 @@ class _Ailab(Scheduler):
     # reporting ------------------------------------------------------------
 
     def pending_order(self, now: float) -> list[int]:
-        return [e[3] for q in self.queues for e in sorted(q)]
+        return [e[3] for q in self.queues for e in q.entries()]
 
     def wait_reasons(self, now: float) -> list[Reason]:
         b = self.board
         out: list[Reason] = self.rejection_reasons()
         gpus = b.gpus
+        quota, resources, priority = WaitReason.QUOTA, WaitReason.RESOURCES, WaitReason.PRIORITY
         for t, q in enumerate(self.queues):
             if not q:
                 continue
             room = b.quota[t] - b.held[t]  # GPUs left of the tenant's guarantee
             free = b.pools[b.tenant_pool[t]].free
-            for k, e in enumerate(sorted(q)):
+            for k, e in enumerate(q.entries()):
                 j = e[3]
                 if gpus[j] > room and free < gpus[j]:
-                    out.append((j, WaitReason.QUOTA, ""))
+                    out.append((j, quota, ""))
                 elif k == 0:
-                    out.append((j, WaitReason.RESOURCES, ""))
+                    out.append((j, resources, ""))
                 else:
-                    out.append((j, WaitReason.PRIORITY, ""))
+                    out.append((j, priority, ""))
+        return out
+
+    def wait_decisions(self, now: float) -> list[Wait]:
+        """As ``wait_reasons``; a run that the pass did not push into gives its remembered
+        waits after its head (a job waits for quota iff it needs more than both the GPUs left
+        of its tenant's guarantee and the free GPUs of its pool)."""
+        b = self.board
+        out = decisions_of(b.jobs, self.rejection_reasons())
+        jobs, gpus = b.jobs, b.gpus
+        quota, resources, priority = WaitReason.QUOTA, WaitReason.RESOURCES, WaitReason.PRIORITY
+        for t, q in enumerate(self.queues):
+            if not q:
+                continue
+            most = max(b.quota[t] - b.held[t], b.pools[b.tenant_pool[t]].free)
+            if isinstance(q, RunQueue) and not q.extra:
+                item = q.head_item()
+                job = item.job if isinstance(item, PendingJob) else item
+                assert job is not None
+                out.append(wait_of(job.id, quota if job.gpus > most else resources))
+                out.extend(q.rest_waits(max(0, min(most, q.memo.gmax))))
+                continue
+            for k, e in enumerate(q.entries()):
+                j = e[3]
+                code = quota if gpus[j] > most else resources if k == 0 else priority
+                out.append(wait_of(jobs[j].id, code))
         return out
 
 

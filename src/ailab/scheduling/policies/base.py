@@ -13,10 +13,12 @@ from __future__ import annotations
 import heapq
 import math
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import Any
 
 from ailab.scheduling.board import Board, Pool, checkpoint_cost
-from ailab.scheduling.model import WaitReason
+from ailab.scheduling.model import Job, PendingJob, RunningJob, Wait, WaitReason
+from ailab.scheduling.waits import decisions_of
 
 # (job, why it waits, free detail)
 Reason = tuple[int, WaitReason, str]
@@ -51,6 +53,11 @@ class Scheduler(ABC):
             b.work[j] = max(job.duration - attained / b.gpus[j], 0.0)
         self.running.add(j)
         self.on_restore(j, now)
+
+    def restore_all(self, running: Sequence[RunningJob], now: float) -> None:
+        """``restore_running`` for each job of a snapshot (board indices ``0..R-1``)."""
+        for j, rj in enumerate(running):
+            self.restore_running(j, rj.start_time, rj.attained, now)
 
     def submit(self, j: int, now: float) -> bool:
         """A job enters the queue; False (and counted in ``rejected``) if it never fits."""
@@ -162,6 +169,15 @@ class Scheduler(ABC):
             else:
                 out.append((j, WaitReason.NEEDS_MULTI_NODE, f"its nodes have {pool.gmax} GPUs"))
         return out
+
+    def ingest(self, pending: Sequence[Job | PendingJob], now: float) -> bool:
+        """Take a snapshot's whole queue at once, registering its jobs on the board itself;
+        False (nothing done) if the policy does not: the caller registers and submits them."""
+        return False
+
+    def wait_decisions(self, now: float) -> list[Wait]:
+        """The ``Wait`` of every pending job, in the policy's order (see ``wait_reasons``)."""
+        return decisions_of(self.board.jobs, self.wait_reasons(now))
 
     def wait_reasons(self, now: float) -> list[Reason]:
         """Why each pending job is not running, in the policy's order."""
