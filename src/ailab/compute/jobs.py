@@ -21,7 +21,9 @@ from ailab.compute.models import (
     Job,
     JobStatus,
     Node,
+    ReasonCode,
 )
+from ailab.compute.planning.budget import budget_hold_reason
 from ailab.compute.selectors import (
     allocation_remaining_seconds,
     may_cancel,
@@ -113,16 +115,6 @@ def _fits_a_node(allocation: Allocation, gpus: int, cpus: int, memory_mb: int | 
         )
 
 
-def budget_hold_reason(allocation: Allocation, gpu_seconds: int, remaining: int) -> str:
-    """The reason a job waits on its allocation's budget, or '' when it fits."""
-    if gpu_seconds <= remaining:
-        return ""
-    return (
-        f"budget: needs {gpu_seconds / 3600:.2f} GPU-h (GPUs x time limit), "
-        f"{max(remaining, 0) / 3600:.2f} GPU-h left in {allocation.name}"
-    )
-
-
 @transaction.atomic
 def job_submit(
     *,
@@ -181,10 +173,11 @@ def job_submit(
         memory_mb=mem,
         time_limit_s=limit,
     )
-    job.reason = (
-        budget_hold_reason(allocation, n_gpus * limit, allocation_remaining_seconds(allocation))
-        or "queued: waiting for the scheduler"
+    held = budget_hold_reason(
+        allocation.name, n_gpus * limit, allocation_remaining_seconds(allocation)
     )
+    job.reason = held or "queued: waiting for the scheduler"
+    job.reason_code = ReasonCode.BUDGET if held else ReasonCode.QUEUED
     job.save()
     return job
 

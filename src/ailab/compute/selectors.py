@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
+from django.utils import timezone
 
 from ailab.accounts import roles
 from ailab.accounts.models import Membership, Role, User
@@ -28,6 +29,7 @@ from ailab.compute.models import (
     Node,
     Usage,
 )
+from ailab.compute.planning import budget
 
 
 def require_user(user: User) -> None:
@@ -55,24 +57,24 @@ def allocation_used_seconds(allocation: Allocation) -> int:
 
 def allocation_committed_seconds(allocation: Allocation) -> int:
     """GPU-seconds its running jobs may still use (GPUs x time limit left)."""
-    from django.utils import timezone
-
     now = timezone.now()
-    total = 0
-    for job in Job.objects.filter(allocation_id=allocation.pk, status=JobStatus.RUNNING).only(
+    return sum(budget.committed_seconds(g, t, s, now) for g, t, s in _running_limits(allocation))
+
+
+def _running_limits(allocation: Allocation) -> Any:
+    return Job.objects.filter(allocation_id=allocation.pk, status=JobStatus.RUNNING).values_list(
         "gpus", "time_limit_s", "started_at"
-    ):
-        elapsed = int((now - job.started_at).total_seconds()) if job.started_at else 0
-        total += job.gpus * max(job.time_limit_s - elapsed, 0)
-    return total
+    )
 
 
 def allocation_remaining_seconds(allocation: Allocation) -> int:
-    """Budget minus charges minus what running jobs may still use (Slurm's "safe" limits)."""
-    return (
-        allocation.budget_gpu_seconds
-        - allocation_used_seconds(allocation)
-        - allocation_committed_seconds(allocation)
+    """Headroom (``planning.budget``): budget minus charges minus what running jobs may still
+    use (Slurm's "safe" limits); the planner holds jobs by the same rule."""
+    return budget.headroom(
+        budget=allocation.budget_gpu_seconds,
+        used=allocation_used_seconds(allocation),
+        running=_running_limits(allocation),
+        now=timezone.now(),
     )
 
 
@@ -216,16 +218,71 @@ def job_log(
 # Cluster -----------------------------------------------------------------
 
 
-def cluster_status(*, cluster: Cluster | None = None) -> list[dict[str, Any]]:
-    """Each cluster: nodes x GPUs (who holds each), running jobs and the queue."""
+class JobDetailsVisibility:
+    """Who sees a job's command, working directory, environment and owner (as Slurm's
+    ``PrivateData=jobs``): its owner, the members of its allocation, its organisation's
+    founders and lab staff. Everyone else sees that a job holds GPUs, not what it runs."""
+
+    def __init__(self, user: User | None) -> None:
+        self.user_id = user.pk if user is not None and user.is_authenticated else None
+        self.staff = self.user_id is not None and roles.is_lab_staff(user)  # type: ignore[arg-type]
+        self.allocations: set[int] = set()
+        self.organisations: set[int] = set()
+        if self.user_id is not None and not self.staff:
+            self.allocations = set(
+                Allocation.objects.filter(members__pk=self.user_id).values_list("pk", flat=True)
+            )
+            self.organisations = {
+                row["organisation_id"]
+                for row in _founded_org_ids(user)  # type: ignore[arg-type]
+            }
+
+    def __call__(self, job: Job) -> bool:
+        if self.user_id is None:
+            return False
+        return (
+            self.staff
+            or job.user_id == self.user_id
+            or job.allocation_id in self.allocations
+            or job.allocation.organisation_id in self.organisations
+        )
+
+
+def job_owner_label(job: Job, visible: bool) -> str:
+    """Who runs a job, as the board shows it: the email to those who may see the job's
+    details, the Unix account name (as squeue shows it) to everyone else."""
+    if visible:
+        return job.user.email
+    posix = getattr(job.user, "posix", None)  # a reverse one-to-one: absent when unassigned
+    return posix.username if posix is not None else "another user"
+
+
+def cluster_status(
+    *, viewer: User | None = None, cluster: Cluster | None = None
+) -> list[dict[str, Any]]:
+    """Each cluster: nodes x GPUs (who holds each), running jobs and the queue. ``visible``
+    holds the ids of the jobs whose details ``viewer`` may see; ``isolated`` says whether
+    jobs there run as their owners' Unix accounts."""
+    from ailab.execution.registry import backend_isolated
+
+    may_see = JobDetailsVisibility(viewer)
     clusters = [cluster] if cluster else list(Cluster.objects.all())
     out = []
     for c in clusters:
         nodes = list(Node.objects.filter(cluster=c, active=True).select_related("gpu_model"))
+        base = Job.objects.filter(cluster=c).select_related(
+            "user", "user__posix", "allocation", "node", "cluster"
+        )
+        running = list(base.filter(status=JobStatus.RUNNING).order_by("started_at"))
+        queue = list(base.filter(status=JobStatus.PENDING).order_by("id")[:200])
+        visible = {j.pk for j in [*running, *queue] if may_see(j)}
+        owners = {j.pk: job_owner_label(j, j.pk in visible) for j in [*running, *queue]}
+        for j in [*running, *queue]:  # for templates, which cannot look up by a variable
+            j.board_owner = owners[j.pk]  # type: ignore[attr-defined]
         held = {
             (a.node_id, a.gpu_index): a.job
             for a in GpuAssignment.objects.filter(node__cluster=c).select_related(
-                "job", "job__user", "job__allocation"
+                "job", "job__user", "job__user__posix", "job__allocation"
             )
         }
         node_rows = []
@@ -237,7 +294,7 @@ def cluster_status(*, cluster: Cluster | None = None) -> list[dict[str, Any]]:
                     {
                         "index": index,
                         "job_id": job.pk if job else None,
-                        "user": job.user.email if job else None,
+                        "user": job_owner_label(job, may_see(job)) if job else None,
                         "allocation": job.allocation.name if job else None,
                     }
                 )
@@ -249,10 +306,17 @@ def cluster_status(*, cluster: Cluster | None = None) -> list[dict[str, Any]]:
                     "free": sum(1 for g in gpus if g["job_id"] is None),
                 }
             )
-        base = Job.objects.filter(cluster=c).select_related("user", "allocation", "node", "cluster")
-        running = list(base.filter(status=JobStatus.RUNNING).order_by("started_at"))
-        queue = list(base.filter(status=JobStatus.PENDING).order_by("id")[:200])
-        out.append({"cluster": c, "nodes": node_rows, "running": running, "queue": queue})
+        out.append(
+            {
+                "cluster": c,
+                "nodes": node_rows,
+                "running": running,
+                "queue": queue,
+                "visible": visible,
+                "owners": owners,
+                "isolated": backend_isolated(c.backend),
+            }
+        )
     return out
 
 

@@ -29,6 +29,7 @@ from ailab.accounts.posix import posix_account_of
 from ailab.compute.models import Allocation, Cluster, Job, JobStatus
 from ailab.compute.services import usage_charge
 from ailab.compute.slurm_sync import slurm_name
+from ailab.compute.usage_keys import usage_key as run_usage_key
 from ailab.config.env import env_str
 from ailab.execution.slurm import FinishedJob, SlurmBackend
 
@@ -68,7 +69,7 @@ def _loop_adopts(job: Job, finished: FinishedJob) -> bool:
 
 def usage_key(cluster: Cluster, finished: FinishedJob, job: Job | None) -> str:
     if job is not None:
-        return f"job:{job.pk}:run:{job.run}"
+        return run_usage_key(job.pk, job.run)
     return f"slurm:{slurm_name(cluster)}:{finished.external_id}"
 
 
