@@ -12,7 +12,6 @@ from ailab.compute.loop import Loop
 from ailab.compute.models import Job, JobStatus, ReasonCode
 from ailab.compute.services import job_cancel, job_submit
 from ailab.execution.base import Backend, BackendError, Status
-from ailab.execution.registry import get_backend
 from tests.compute.conftest import Lab, drive, status_of
 
 pytestmark = pytest.mark.django_db(transaction=True)

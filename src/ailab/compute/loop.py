@@ -159,7 +159,7 @@ class Loop:
         """One pass over every cluster. With ``now`` the whole pass runs at that time;
         without, each stage reads the loop's clock when it begins (a plan after tracking
         starts jobs no earlier than the runs it just saw end)."""
-        at = (lambda: now) if now is not None else self.clock
+        at: Clock = self.clock if now is None else _fixed(now)
         now = at()
         report = PassReport()
         cluster_default()
@@ -404,6 +404,10 @@ def _isolated(what: str, job: Job, action: Callable[[Job], object]) -> None:
         action(job)
     except Exception:
         log.exception("%s for job %s failed; the next pass retries", what, job.pk)
+
+
+def _fixed(now: dt.datetime) -> Clock:
+    return lambda: now
 
 
 def _seconds(later: dt.datetime, earlier: dt.datetime) -> float:
