@@ -120,7 +120,7 @@ def main() -> None:
         if BENCH_ACCOUNT not in tool.tree():
             tool.add_account(Account(BENCH_ACCOUNT, "ailab", Limits(fairshare=100)))
         tool.add_users(BENCH_ACCOUNT, {user})
-        slurm = SlurmBackend()
+        slurm = SlurmBackend(submit_as="service")  # the bare backend, as the bench's own user
 
         def slurm_spec(job_id: str) -> JobSpec:
             return JobSpec(
