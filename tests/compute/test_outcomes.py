@@ -70,3 +70,20 @@ def test_a_lost_run_fails_saying_so_and_a_never_started_one_is_not_charged() -> 
 def test_every_planner_wait_reason_is_a_job_reason_code() -> None:
     """The planner's WaitReason values are stored as they are: each is a ReasonCode."""
     assert {w.value for w in WaitReason} <= set(ReasonCode.values)
+
+
+def test_one_capability_enum_and_backends_declare_what_they_do() -> None:
+    """The backends' Capability is the planner's (no conversion by value); the local backend
+    declares log reading by the LogReader protocol, Slurm does not, and both are built from
+    the environment through the protocol's ``from_env``."""
+    from ailab.execution import base
+    from ailab.execution.local import LocalBackend
+    from ailab.execution.slurm import SlurmBackend
+    from ailab.scheduling import Capability
+
+    assert base.Capability is Capability
+    assert Capability.MULTI_NODE in Capability
+    assert issubclass(LocalBackend, base.LogReader)
+    assert not issubclass(SlurmBackend, base.LogReader)
+    assert Capability.SCHEDULES in SlurmBackend.capabilities
+    assert Capability.PREEMPT in LocalBackend.capabilities

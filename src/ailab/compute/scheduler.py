@@ -11,7 +11,7 @@ from ailab.compute.models import Cluster
 from ailab.compute.planning.apply import Applied, apply
 from ailab.compute.planning.snapshot import Estimate, Snapshot, snapshot
 from ailab.config.env import env_str
-from ailab.scheduling import POLICIES, plan
+from ailab.scheduling import POLICIES, Capability, plan
 
 __all__ = ["Applied", "Snapshot", "apply", "plan_and_apply", "policy_name", "snapshot"]
 
@@ -31,7 +31,7 @@ def plan_and_apply(
     *,
     owner: str,
     now: dt.datetime,
-    capabilities: frozenset[str],
+    capabilities: frozenset[Capability],
     estimate: Estimate | None = None,
 ) -> Applied:
     snap = snapshot(cluster, now, capabilities, estimate=estimate)

@@ -198,13 +198,13 @@ def job_log(
     job: Job, *, stream: str = "stdout", offset: int = 0, limit: int = 65536
 ) -> dict[str, Any]:
     """A slice of the job's log from byte ``offset``; ``next_offset`` is where to go on."""
+    from ailab.execution.base import LogReader
     from ailab.execution.registry import get_backend
 
     backend = get_backend(job.cluster.backend)
-    reader = getattr(backend, "read_log", None)
     data, next_offset = b"", offset
-    if reader is not None and (job.started_at or job.external_id):
-        data, next_offset = reader(job.backend_job_id, stream, offset, limit)
+    if isinstance(backend, LogReader) and (job.started_at or job.external_id):
+        data, next_offset = backend.read_log(job.backend_job_id, stream, offset, limit)
     return {
         "job_id": job.pk,
         "stream": stream,

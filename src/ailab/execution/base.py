@@ -28,12 +28,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-
-class Capability(enum.StrEnum):
-    PREEMPT = "preempt"  # can stop a job so that it is requeued
-    GPU_PINNING = "gpu_pinning"  # runs a job on the GPU indices the planner chose
-    SCHEDULES = "schedules"  # does its own scheduling (Slurm): ailab's planner stands aside
-    ACCOUNTING = "accounting"  # reports each job's GPU-seconds itself (Slurm's sacct)
+# One Capability enum for the planner and the backends: the pure core's (PREEMPT, GPU_PINNING,
+# MULTI_NODE, SCHEDULES, ACCOUNTING), re-exported here for the backends.
+from ailab.scheduling.model import Capability as Capability
 
 
 class State(enum.StrEnum):
@@ -104,6 +101,11 @@ class Backend(Protocol):
     capabilities: frozenset[Capability]
 
     @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Backend:
+        """The backend configured from the environment (``AILAB_*`` variables)."""
+        ...
+
+    @classmethod
     def isolated_from_env(cls, environ: Mapping[str, str] | None = None) -> bool:
         """Whether, configured from this environment, jobs run as their owners' Unix
         accounts (and so are isolated from each other and from the lab's files)."""
@@ -127,4 +129,15 @@ class Backend(Protocol):
 
     def preempt(self, external_id: str) -> None:
         """Stop the job so it can be requeued (only with Capability.PREEMPT)."""
+        ...
+
+
+@runtime_checkable
+class LogReader(Protocol):
+    """A backend that can read a job's log back (local: its files; Slurm: not from here)."""
+
+    def read_log(
+        self, external_id: str, stream: str = "stdout", offset: int = 0, limit: int = 65536
+    ) -> tuple[bytes, int]:
+        """Bytes of a job's log from ``offset``; returns them and the offset to go on from."""
         ...

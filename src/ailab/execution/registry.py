@@ -33,9 +33,7 @@ def get_backend(name: str | None = None) -> Backend:
     """A backend instance for ``name`` (default: ``AILAB_BACKEND`` or ``local``)."""
     name = name or os.environ.get("AILAB_BACKEND", "") or "local"
     cls = backend_class(name)
-    from_env = getattr(cls, "from_env", None)
-    backend: Backend = from_env() if from_env is not None else cls()
-    return backend
+    return cls.from_env()
 
 
 def backend_isolated(name: str | None = None) -> bool:

@@ -190,7 +190,7 @@ def _sums(qs: object) -> dict[int, int]:
 def snapshot(
     cluster: Cluster,
     now: dt.datetime,
-    capabilities: frozenset[str],
+    capabilities: frozenset[Capability],
     *,
     estimate: Estimate | None = None,
 ) -> Snapshot:
@@ -220,7 +220,6 @@ def snapshot(
             if row.preemptions
             else pj
         )
-    known = {c.value for c in Capability}
     state = ClusterState(
         nodes=tuple(PlanNode(n.name, n.gpus) for n in nodes.values()),
         tenants=tenants,
@@ -228,7 +227,7 @@ def snapshot(
         pending=tuple(queue),
         usage={str(a): float(s) for a, s in recent.items()},
         mode=Mode.SHARED,
-        capabilities=frozenset(Capability(c) for c in capabilities if c in known),
+        capabilities=frozenset(capabilities),
     )
     return Snapshot(
         cluster_id=cluster.pk,
