@@ -13,8 +13,8 @@ any snapshot that differs more is built afresh. Pending jobs are not registered 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import compress
-from operator import attrgetter, not_
+from itertools import compress, repeat
+from operator import attrgetter, is_
 
 from ailab.scheduling.board import Board, RawSlot
 from ailab.scheduling.model import ClusterState, Mode, Node, RunningJob, Tenant
@@ -73,11 +73,13 @@ def _memo_for(state: ClusterState) -> _Memo:
 def _occupied(memo: _Memo, running: tuple[RunningJob, ...]) -> Board:
     """A fresh board with the GPUs of ``running`` held; remembers it for the next call."""
     tenant_index = memo.empty.tenant_index
+    known = memo.slots
     old = memo.running
     base = memo.held
-    alive = set(map(id, running))
-    kept = sum(map(alive.__contains__, map(id, old)))
-    if base is None or len(old) - kept + len(running) - kept > max(256, len(running) // 2):
+    found = list(map(known.get, map(id, running)))
+    new = found.count(None)
+    gone = len(old) - (len(running) - new)
+    if base is None or gone + new > max(256, len(running) // 2):
         board = memo.empty.clone_nodes()
         slots: dict[int, tuple[RawSlot, ...]] = {}
         for rj in running:
@@ -85,12 +87,19 @@ def _occupied(memo: _Memo, running: tuple[RunningJob, ...]) -> Board:
             board.take_exact(tenant_index.get(rj.job.tenant, -1), raw)
     else:
         board = base.clone_nodes()
-        slots = dict(memo.slots)
-        for rj in compress(old, map(not_, map(alive.__contains__, map(id, old)))):
-            board.give_back(tenant_index.get(rj.job.tenant, -1), slots.pop(id(rj)))
-        before = set(map(id, old))
-        for rj in compress(running, map(not_, map(before.__contains__, map(id, running)))):
+        slots = dict(known)
+        if gone:
+            left = known.keys() - set(map(id, running))
+            for rj in old:
+                if id(rj) in left:
+                    board.give_back(tenant_index.get(rj.job.tenant, -1), slots.pop(id(rj)))
+        for rj in compress(running, map(is_, found, repeat(None))):
             raw = slots[id(rj)] = board.raw_slots(rj.placement, memo.node_ix)
             board.take_exact(tenant_index.get(rj.job.tenant, -1), raw)
     memo.running, memo.held, memo.slots = tuple(running), board.clone_nodes(compact=True), slots
     return board
+
+
+def forget() -> None:
+    """Drop the remembered board."""
+    _LAST.clear()

@@ -13,6 +13,7 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from ailab.scheduling import layout, waits
 from ailab.scheduling.board import Board
 from ailab.scheduling.layout import board_for
 from ailab.scheduling.model import (
@@ -25,7 +26,7 @@ from ailab.scheduling.model import (
     Wait,
     WaitReason,
 )
-from ailab.scheduling.policies import Policy, Scheduler, get_policy
+from ailab.scheduling.policies import Policy, Scheduler, get_policy, queues
 
 
 def plan(state: ClusterState, policy: Policy | str, now: float) -> list[Decision]:
@@ -100,6 +101,14 @@ def _decisions(
     return out
 
 
+def forget() -> None:
+    """Drop what plans remember between calls (the last snapshot's board and queues, shared
+    waits); the next plan builds from nothing. Plans give the same decisions either way."""
+    layout.forget()
+    queues.forget()
+    waits.forget()
+
+
 def pending_reasons(decisions: list[Decision]) -> dict[str, str]:
     """The ``Wait`` decisions of a plan as ``{job_id: reason}`` (the short legacy phrase)."""
     return {d.job_id: d.reason for d in decisions if isinstance(d, Wait)}
@@ -110,4 +119,4 @@ def pending_codes(decisions: list[Decision]) -> dict[str, WaitReason]:
     return {d.job_id: d.code for d in decisions if isinstance(d, Wait)}
 
 
-__all__ = ["pending_codes", "pending_reasons", "plan"]
+__all__ = ["forget", "pending_codes", "pending_reasons", "plan"]

@@ -52,3 +52,9 @@ def decisions_of(jobs: Sequence[Job], reasons: Iterable[tuple[int, WaitReason, s
             w = known[jid] = Wait(jid, code)
         add(w)
     return out
+
+
+def forget() -> None:
+    """Drop the remembered waits."""
+    for known in _MEMO.values():
+        known.clear()

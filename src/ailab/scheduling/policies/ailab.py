@@ -44,7 +44,6 @@ from ailab.scheduling.policies.queues import (
     Item,
     RunQueue,
     group_pending,
-    jobs_of,
     tenant_run,
 )
 from ailab.scheduling.waits import decisions_of, wait_of
@@ -118,9 +117,9 @@ class _Ailab(Scheduler):
         grouped = group_pending(pending)
         if not b.job_ix.keys().isdisjoint(grouped.ids):
             raise ValueError(f"duplicate job id {next(iter(b.job_ix.keys() & grouped.ids))!r}")
-        base = b.reserve(jobs_of(pending))
-        position = grouped.position
-        filled = bytearray(len(pending))
+        base = b.reserve(grouped.jobs)  # type: ignore[arg-type]  # empty slots stay unread
+        slot = grouped.slot
+        filled = bytearray(len(grouped.jobs))
         rejected: list[int] = []
         default = self.estimator.default
         for tid, group in grouped.groups.items():
@@ -128,38 +127,37 @@ class _Ailab(Scheduler):
                 continue
             t = b.tenant_index.get(tid)
             if t is None:
-                rejected.extend(map(position, group))
+                rejected.extend(map(slot, group))
                 continue
             pool = b.pools[b.tenant_pool[t]]
             items = tuple(group)
             params = (self.threshold, default, pool.cap, pool.gmax, b.multi_node)
             memo = tenant_run(tid, items, params)
-            rejected.extend(position(items[memo.local(x)]) for x in memo.rejected)
+            rejected.extend(slot(items[memo.local(x)]) for x in memo.rejected)
             if memo.run:
-                index = self._indexer(items, position, base, pending, filled)
-                self.queues[t] = RunQueue(memo, index)
+                self.queues[t] = RunQueue(memo, self._indexer(items, slot, base, filled))
                 self.dirty.add(pool.index)
-        for gp in sorted(rejected):
-            b.fill(base + gp, pending[gp])
-            self.rejected.append(base + gp)
+        for s in sorted(rejected):
+            b.fill(base + s, grouped.items[s])  # type: ignore[arg-type]
+            self.rejected.append(base + s)
         return True
 
     def _indexer(
         self,
         items: tuple[Item, ...],
-        position: Callable[[Item], int],
+        slot: Callable[[Item], int],
         base: int,
-        pending: Sequence[Item],
         filled: bytearray,
     ) -> Callable[[int], int]:
         fill = self.board.fill
 
         def index(local: int) -> int:
-            gp = position(items[local])
-            if not filled[gp]:
-                filled[gp] = 1
-                fill(base + gp, pending[gp])
-            return base + gp
+            item = items[local]
+            s = slot(item)
+            if not filled[s]:
+                filled[s] = 1
+                fill(base + s, item)
+            return base + s
 
         return index
 
@@ -219,30 +217,32 @@ class _Ailab(Scheduler):
         """As ``restore_running`` for each (indices ``0..R-1``), in bulk."""
         b = self.board
         n = len(running)
-        if list(map(_DURATION, map(_JOB, running))).count(None) != n:  # oracle runs
-            super().restore_all(running, now)
+        if list(map(_DURATION, map(_JOB, running))).count(None) != n or -1 in b.tenant[:n]:
+            super().restore_all(running, now)  # oracle durations or unknown tenants
             return
         starts = list(map(_START, running))
         attained = list(map(_ATTAINED, running))
         b.start[:n] = starts
         b.attained[:n] = attained
         tenant, gpus = b.tenant, b.gpus
-        known = range(n) if -1 not in tenant[:n] else [j for j in range(n) if tenant[j] >= 0]
+        known = range(n)
         self.running.update(known)
         threshold, timers = self.threshold, self.timers
         demoted, demoted_by, dheld = self.demoted, self.demoted_by, self.demoted_held
-        for j in known:
-            left = threshold - attained[j]
-            if left > 0:
-                at = starts[j] + left / max(gpus[j], 1)
-                if at > now:
-                    timers.append((at, j, starts[j]))
-                    continue
-            if j not in demoted:  # as _demote
-                t = tenant[j]
-                demoted.add(j)
-                demoted_by[t].add(j)
-                dheld[t] += gpus[j]
+        # a job is demoted once its service crosses the threshold (as _placed decides)
+        crossing = [
+            (s + (threshold - a) / (g if g > 1 else 1), j, s)
+            for j, a, s, g in zip(known, attained, starts, gpus, strict=False)
+            if a < threshold
+        ]
+        timers.extend(c for c in crossing if c[0] > now)
+        late = {c[1] for c in crossing if c[0] <= now}
+        down = [j for j, a in zip(known, attained, strict=False) if a >= threshold or j in late]
+        demoted.update(down)
+        for j in down:
+            t = tenant[j]
+            demoted_by[t].add(j)
+            dheld[t] += gpus[j]
         heapq.heapify(timers)
         over = {t for t, h in enumerate(b.held) if h > b.quota[t]}
         if over:
@@ -536,7 +536,7 @@ class Ailab(Policy):
         threshold: float = 18_000.0,
         scan_limit: int = 512,
         max_preemptions: int = 32,
-        max_starts: int = 1024,
+        max_starts: int = 256,
     ) -> None:
         self.threshold = threshold
         self.scan_limit = scan_limit

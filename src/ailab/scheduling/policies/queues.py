@@ -23,7 +23,7 @@ import heapq
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import compress, islice
-from operator import attrgetter, is_, not_
+from operator import attrgetter, is_, lt, not_
 
 from ailab.scheduling.model import Job, PendingJob, Wait, WaitReason
 from ailab.scheduling.waits import table
@@ -209,19 +209,24 @@ def jobs_of(pending: Sequence[Item]) -> list[Job]:
 
 class PendingGroups:
     """A snapshot's queue grouped by tenant id (each group in the snapshot's order); patched
-    when the next snapshot only lost some jobs and has new ones after the others."""
+    when the next snapshot only lost some jobs and has new ones after the others.
 
-    __slots__ = ("groups", "ids", "next_seq", "order", "pending", "seq_of")
+    Each entry has a slot number, ascending in the snapshot's order (new entries get larger
+    ones; slots of entries that left stay empty until the queue is built afresh, when there are
+    more empty slots than entries): ``jobs``/``items`` by slot are what a board reserves, so a
+    job's board index orders like its position in the snapshot without being computed.
+    """
+
+    __slots__ = ("groups", "ids", "items", "jobs", "order", "pending", "slot_of")
 
     def __init__(self, pending: Sequence[Item]) -> None:
         self.pending = tuple(pending)
         n = len(self.pending)
-        # a sequence number per entry, in the snapshot's order (new entries get larger ones):
-        # an entry's position is the rank of its number among those of the snapshot
-        self.seq_of: dict[int, int] = dict(zip(map(id, self.pending), range(n), strict=True))
-        self.order: list[int] = list(range(n))
-        self.next_seq = n
+        self.slot_of: dict[int, int] = dict(zip(map(id, self.pending), range(n), strict=True))
+        self.items: list[Item | None] = list(self.pending)
+        self.order: list[int] = list(range(n))  # the slot of each entry, in order
         jobs = jobs_of(pending)
+        self.jobs: list[Job | None] = list(jobs)
         self.ids = set(map(_ID, jobs))
         if len(self.ids) != len(jobs):
             _raise_duplicate(map(_ID, jobs), set())
@@ -241,42 +246,77 @@ class PendingGroups:
     def update(self, pending: Sequence[Item]) -> bool:
         """Patch to ``pending`` (see the class); False, nothing changed, if it cannot."""
         old = self.pending
-        alive = set(map(id, pending))
-        kept = tuple(compress(old, map(alive.__contains__, map(id, old))))
-        k = len(kept)
-        if len(old) - k + len(pending) - k > max(1024, len(old) // 4) or not all(
-            map(is_, pending[:k], kept)
+        n = len(pending)
+        slots = list(map(self.slot_of.get, map(id, pending)))
+        new_count = slots.count(None)
+        k = n - new_count  # the entries kept must come first, in their order, then new ones
+        if (
+            len(old) - k + new_count > max(1024, len(old) // 4)
+            or len(self.items) + new_count > 2 * n + 1024
+            or (new_count and slots.index(None) != k)
+            or (k > 1 and not all(map(lt, slots[: k - 1], islice(slots, 1, k))))  # type: ignore[arg-type]
         ):
             return False
+        gone_items = [old[i] for i in _gaps(self.order, slots, k, len(old))]
+        gone = jobs_of(gone_items)
         added = jobs_of(pending[k:])
         new_ids = [job.id for job in added]
-        gone = jobs_of(tuple(compress(old, map(not_, map(alive.__contains__, map(id, old))))))
-        ids = self.ids - {job.id for job in gone}
-        if len(set(new_ids)) != len(new_ids) or not ids.isdisjoint(new_ids):
-            _raise_duplicate(new_ids, ids)
-        seq_of, order = self.seq_of, self.order
-        for job, item in zip(
-            gone, compress(old, map(not_, map(alive.__contains__, map(id, old)))), strict=True
+        gone_ids = {job.id for job in gone}
+        if len(set(new_ids)) != len(new_ids) or any(
+            i in self.ids and i not in gone_ids for i in new_ids
         ):
-            del order[bisect_left(order, seq_of.pop(id(item)))]
+            _raise_duplicate(new_ids, self.ids - gone_ids)
+        slot_of, items, jobs = self.slot_of, self.items, self.jobs
+        for job, item in zip(gone, gone_items, strict=True):
+            slot = slot_of.pop(id(item))
+            items[slot] = jobs[slot] = None
             group = self.groups[job.tenant]
-            for i, x in enumerate(group):  # by identity: equal jobs are distinct entries
-                if x is item:
-                    del group[i]
-                    break
-        for job, item in zip(added, pending[k:], strict=True):
+            del group[list(map(id, group)).index(id(item))]  # by identity, not equality
+        for i, (job, item) in enumerate(zip(added, pending[k:], strict=True), start=k):
             self.groups.setdefault(job.tenant, []).append(item)
-            seq_of[id(item)] = self.next_seq
-            order.append(self.next_seq)
-            self.next_seq += 1
-        ids.update(new_ids)
-        self.ids = ids
+            slot_of[id(item)] = slots[i] = len(items)
+            items.append(item)
+            jobs.append(job)
+        self.ids.difference_update(gone_ids)
+        self.ids.update(new_ids)
         self.pending = tuple(pending)
+        self.order = slots  # type: ignore[assignment]  # no None left
         return True
 
-    def position(self, item: Item) -> int:
-        """The position of ``item`` (an entry of the snapshot, by identity) in it."""
-        return bisect_left(self.order, self.seq_of[id(item)])
+    def slot(self, item: Item) -> int:
+        """The slot of ``item`` (an entry of the snapshot, by identity)."""
+        return self.slot_of[id(item)]
+
+
+def _gaps(order: list[int], kept: Sequence[int | None], k: int, n: int) -> list[int]:
+    """The positions in ``order`` (ascending slots of ``n`` entries) of the slots missing from
+    ``kept[:k]`` (an ascending subsequence of it), found by bisection: O(gaps x log n)."""
+    out: list[int] = []
+
+    def offset(i: int) -> int:  # entries of order before kept[i] that are not kept
+        slot = kept[i]
+        assert slot is not None
+        return bisect_left(order, slot) - i
+
+    def walk(lo: int, hi: int, o_lo: int, o_hi: int) -> None:
+        # kept[lo] and kept[hi] have o_lo and o_hi gaps before them; find those between
+        if o_lo == o_hi:
+            return
+        if hi - lo == 1:
+            out.extend(range(lo + o_lo + 1, hi + o_hi))
+            return
+        mid = (lo + hi) // 2
+        o_mid = offset(mid)
+        walk(lo, mid, o_lo, o_mid)
+        walk(mid, hi, o_mid, o_hi)
+
+    if k == 0:
+        return list(range(n))
+    first, last = offset(0), offset(k - 1)
+    out.extend(range(first))
+    walk(0, k - 1, first, last)
+    out.extend(range(k - 1 + last + 1, n))
+    return out
 
 
 def _raise_duplicate(ids: Iterable[str], seen: set[str]) -> None:
@@ -361,3 +401,9 @@ class RunQueue:
     def rest_waits(self, cls: int) -> Iterator[Wait]:
         """The remembered waits of the run after its head (see :meth:`TenantRun.waits_for`)."""
         return islice(self.memo.waits_for(cls), self.head + 1, None)
+
+
+def forget() -> None:
+    """Drop the remembered runs and groups."""
+    _RUNS.clear()
+    _GROUPS.clear()
