@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "ninja",
     "csp",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     "ailab.common",
     "ailab.accounts",
     "ailab.compute",
@@ -133,6 +135,17 @@ def _database() -> dict[str, object]:
 
 
 DATABASES = {"default": _database()}
+
+# Background tasks (DESIGN.md rule 5) in the database; `ailab worker` runs them. AILAB_TASKS=
+# immediate runs each one at once where it is enqueued (the default under pytest: no worker).
+_TASKS_IMMEDIATE = env_str("AILAB_TASKS", "immediate" if TESTING else "database") == "immediate"
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks.backends.immediate.ImmediateBackend"
+        if _TASKS_IMMEDIATE
+        else "django_tasks_db.DatabaseBackend"
+    }
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "account_login"

@@ -6,11 +6,12 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 
 from ailab.config.api import api
-from ailab.config.views import api_reference
+from ailab.config.views import api_reference, api_reference_js
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
     path("api/v1/redoc", api_reference, name="api-reference"),
+    path("api/v1/redoc.js", api_reference_js, name="api-reference-js"),
     path("api/v1/", api.urls),
     path("accounts/", include("allauth.urls")),
     path("", include("ailab.accounts.urls")),
