@@ -154,13 +154,17 @@ def _supervise(children: list[subprocess.Popen[bytes]]) -> None:
 @click.option("--once", is_flag=True, help="One scheduler pass, then exit.")
 @click.option("--interval", default=1.0, show_default=True, help="Seconds between passes.")
 def worker(once: bool, interval: float) -> None:
-    """Run the scheduler loop: plan, start, poll, account. Safe to run twice (a lease)."""
+    """Run the scheduler loop (plan, start, poll, account; safe to run twice: a lease) and
+    the background tasks beside it."""
     setup_django()
     try:
         from ailab.compute.loop import run_loop
     except ModuleNotFoundError as exc:
         raise click.ClickException("the compute app is not installed yet") from exc
-    run_loop(once=once, interval=interval)
+    from ailab.common.tasks import tasks_beside
+
+    with tasks_beside(once=once):  # background tasks (mail, Slurm sync) beside the loop
+        run_loop(once=once, interval=interval)
 
 
 @click.group()

@@ -11,3 +11,14 @@ class TimeStampedModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+class TaskDone(models.Model):
+    """A background task's idempotency key, recorded when its work is done: a retried or
+    rerun task with the same key does nothing (``ailab.common.tasks.once``)."""
+
+    key = models.CharField(max_length=200, unique=True)
+    done_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.key

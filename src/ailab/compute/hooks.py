@@ -1,30 +1,24 @@
 """Hooks other apps register without compute importing them (the Slurm sync, for one).
 
 ``on_allocation_changed`` holds callables ``f(allocation_id: int) -> None``; the compute
-services call each one after the transaction that changed an allocation commits (a grant,
-an update, a member added or removed, a state change). A failing hook is logged, never raised.
+services call ``allocation_changed`` when a transaction changes an allocation (a grant, an
+update, a member added or removed, a state change): after it commits, a background task
+(``compute.tasks.allocation_changed_task``, run by ``ailab worker``) calls each hook, so a
+slow hook (``sacctmgr``) never holds up a web request and survives a web process dying.
 """
 
 from __future__ import annotations
 
-import logging
+import uuid
 from collections.abc import Callable
-
-from django.db import transaction
-
-log = logging.getLogger(__name__)
 
 on_allocation_changed: list[Callable[[int], None]] = []
 
 
 def allocation_changed(allocation_id: int) -> None:
-    """Schedule every hook for after the current transaction commits (at once outside one)."""
+    """Enqueue the hooks for after the current transaction commits (at once outside one)."""
+    from ailab.common.tasks import enqueue_after_commit
+    from ailab.compute.tasks import allocation_changed_task
 
-    def fire() -> None:
-        for hook in list(on_allocation_changed):
-            try:
-                hook(allocation_id)
-            except Exception:
-                log.exception("allocation hook %r failed for allocation %s", hook, allocation_id)
-
-    transaction.on_commit(fire)
+    key = f"allocation:{allocation_id}:changed:{uuid.uuid4().hex}"
+    enqueue_after_commit(allocation_changed_task, allocation_id=allocation_id, key=key)

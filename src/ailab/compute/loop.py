@@ -18,7 +18,6 @@ a loop that dies loses it after ``AILAB_SCHEDULER_LEASE_S`` seconds (default 15)
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import logging
 import os
 import socket
@@ -56,6 +55,7 @@ from ailab.compute.services import (
     inventory_sync,
     usage_charge,
 )
+from ailab.compute.tasks import accounting_import_task
 from ailab.compute.transitions import job_transition
 from ailab.compute.usage_keys import usage_key
 from ailab.config.env import env_int, env_str
@@ -122,10 +122,6 @@ def job_spec(job: Job) -> JobSpec:
         node=job.node.name if job.node else None,
         gpu_indices=tuple(job.gpu_indices or ()),
     )
-
-
-# Backends that account for themselves (Capability.ACCOUNTING): their importer, by name.
-ACCOUNTING_IMPORTERS = {"slurm": "ailab.compute.slurm_accounting:slurm_accounting_import"}
 
 
 class Loop:
@@ -213,7 +209,8 @@ class Loop:
         report.started += applied.started
 
     def import_accounting(self, cluster: Cluster, now: dt.datetime) -> None:
-        """Every few minutes, charge jobs the backend ran outside ailab (plain ``sbatch``).
+        """Every few minutes, charge jobs the backend ran outside ailab (plain ``sbatch``), as a
+        background task (``compute.tasks.accounting_import_task``).
 
         Jobs ailab submitted are charged by ``finish``; the importer's keys make sure a job is
         charged once whichever side sees it first.
@@ -223,15 +220,8 @@ class Loop:
         if last is not None and _seconds(now, last) < every:
             return
         self.accounting_imported[cluster.pk] = now
-        importer_path = ACCOUNTING_IMPORTERS.get(cluster.backend)
-        if importer_path is None:
-            return
-        module_name, _, attr = importer_path.partition(":")
-        importer = getattr(importlib.import_module(module_name), attr)
-        try:
-            importer(cluster=cluster)
-        except BackendError:
-            log.exception("accounting import for cluster %s failed", cluster.name)
+        slot = int(now.timestamp() // max(every, 1))
+        accounting_import_task.enqueue(cluster_id=cluster.pk, key=f"accounting:{cluster.pk}:{slot}")
 
     # Backend calls -----------------------------------------------------------
 

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-
-from django.conf import settings
-from django.core.mail import send_mail
+import datetime as dt
 
 from ailab.accounts.models import Membership, Role
+from ailab.common.mail import mail_after_commit
 from ailab.compute.models import Allocation
-
-log = logging.getLogger(__name__)
 
 
 def owner_emails(allocation: Allocation) -> list[str]:
@@ -22,11 +18,9 @@ def owner_emails(allocation: Allocation) -> list[str]:
     return sorted(set(founders) | set(members))
 
 
-def send_budget_notice(allocation_id: int, percent: int) -> None:
-    allocation = Allocation.objects.select_related("organisation").get(pk=allocation_id)
-    recipients = owner_emails(allocation)
-    if not recipients:
-        return
+def budget_notice(allocation: Allocation, percent: int, *, at: dt.datetime) -> None:
+    """Mail the owners, after commit, that the allocation crossed ``percent`` of its budget
+    (once per crossing: the key carries the time it was recorded)."""
     hours = allocation.budget_gpu_seconds / 3600
     subject = f"[ailab] allocation {allocation.name} has used {percent}% of its budget"
     body = (
@@ -35,7 +29,9 @@ def send_budget_notice(allocation_id: int, percent: int) -> None:
     )
     if percent >= 100:
         body += " It starts no new jobs until lab staff extend it."
-    try:
-        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
-    except Exception:  # mail is best effort: the usage is charged whatever happens here
-        log.exception("budget notice for allocation %s failed", allocation_id)
+    mail_after_commit(
+        key=f"budget:{allocation.pk}:{percent}:{at.isoformat()}",
+        subject=subject,
+        body=body,
+        to=owner_emails(allocation),
+    )

@@ -9,7 +9,6 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
 from decimal import Decimal, InvalidOperation
-from functools import partial
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -326,14 +325,18 @@ def usage_charge(
 
 
 def _after_charge(allocation_id: int) -> None:
-    allocation = Allocation.objects.select_for_update().get(pk=allocation_id)
+    allocation = (
+        Allocation.objects.select_for_update(of=("self",))
+        .select_related("organisation")
+        .get(pk=allocation_id)
+    )
     used = allocation_used_seconds(allocation)
     now = timezone.now()
     updates: dict[str, object] = {}
     for percent, field in ((80, "notified_80_at"), (100, "notified_100_at")):
         if used * 100 >= allocation.budget_gpu_seconds * percent and not getattr(allocation, field):
             updates[field] = now
-            transaction.on_commit(partial(notifications.send_budget_notice, allocation_id, percent))
+            notifications.budget_notice(allocation, percent, at=now)
     state = allocation_state_for(allocation, used=used)
     if state != allocation.state:
         # locked above: the transition wins; the notice times are written with it
