@@ -39,6 +39,8 @@ RUNS = (
 
 def _philly(scale: float, end: datetime) -> Workload:
     if not (TRACES / "philly" / "jobs.csv.gz").is_file():
+        if os.environ.get("AILAB_REQUIRE_TRACES") == "1":  # CI: a missing trace fails
+            pytest.fail(f"Philly trace missing under {TRACES.resolve()} (AILAB_REQUIRE_TRACES=1)")
         pytest.skip(f"Philly trace not found under {TRACES.resolve()} (../shared/traces)")
     return load_workload(
         TRACES / "philly" / "jobs.csv.gz",
