@@ -7,18 +7,16 @@ team's participation in the cohort all happen, or none does.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
 from ailab.accounts.models import Membership, User
 from ailab.common.errors import Conflict, InvalidTransition, QuotaExceeded, ValidationError
+from ailab.common.mail import mail_after_commit
 from ailab.common.validation import require_text
 from ailab.compute import services as compute_services
 from ailab.fund import selectors as fund_selectors
@@ -74,18 +72,6 @@ def _recipients(app: Application) -> list[str]:
     return sorted(emails)
 
 
-def _mail_decision(application_id: int) -> None:
-    app = Application.objects.select_related("intake", "organisation", "created_by").get(
-        pk=application_id
-    )
-    send_mail(
-        subject=f"{app.intake.title}: your application is {app.get_status_display().lower()}",
-        message=app.decision_message,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=_recipients(app),
-    )
-
-
 def award_cost(intake: Intake) -> Decimal:
     """One award's funding in the fund's currency (the intake's explicit rate if they differ)."""
     if intake.funding_amount <= 0 or intake.fund is None:
@@ -131,7 +117,12 @@ def _decide(
         decided_at=now,
     )
     if notify:
-        transaction.on_commit(functools.partial(_mail_decision, app.pk))
+        mail_after_commit(
+            key=f"decision:{app.pk}:{app.status}",
+            subject=f"{app.intake.title}: your application is {app.get_status_display().lower()}",
+            body=app.decision_message,
+            to=_recipients(app),
+        )
 
 
 @transaction.atomic
