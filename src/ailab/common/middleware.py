@@ -40,3 +40,27 @@ class DomainErrorMiddleware:
                 return response
             return HttpResponseRedirect(back)
         return render(request, "common/error.html", {"error": exc}, status=exc.status)
+
+
+class UploadLimitMiddleware:
+    """First in the chain: a request whose upload was stopped at the limit is answered 413,
+    whichever layer noticed (JSON under /api/, a page elsewhere)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        limit = getattr(request, "_ailab_upload_refused", None)
+        if limit is None or response.status_code == 413:
+            return response
+        from ailab.common.uploads import UploadTooLarge
+
+        error = UploadTooLarge(f"at most {limit} bytes; the upload was stopped there", field="file")
+        if request.path.startswith("/api/"):
+            from django.http import JsonResponse
+
+            from ailab.common.api import error_body
+
+            return JsonResponse(error_body(error.code, error.errors), status=413)
+        return render(request, "common/error.html", {"error": error}, status=413)

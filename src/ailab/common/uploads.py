@@ -8,12 +8,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 
 from ailab.common.errors import DomainError
 
 
-class UploadTooLarge(DomainError):
+class UploadTooLarge(DomainError, SuspiciousOperation):
+    """413. Also a SuspiciousOperation, so that where it surfaces outside a view (the CSRF
+    check reads the form first) Django answers 4xx, which UploadLimitMiddleware makes 413."""
+
     code = "too_large"
     status = 413
 
@@ -33,6 +37,8 @@ class LimitedUploadHandler(FileUploadHandler):
         self.received += len(raw_data)
         if self.received > self.limit:
             self.refused_field = self.field_name
+            if self.request is not None:
+                self.request._ailab_upload_refused = self.limit
             # connection_reset: read no more of the body; the rest is never stored.
             raise StopUpload(connection_reset=True)
         return raw_data
