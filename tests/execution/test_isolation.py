@@ -122,8 +122,12 @@ def bob_running(backend: LocalBackend) -> tuple[str, dict]:
     eid = backend.submit(job("bob.1", BOB, ["sh", "-c", "echo bob-secret-output; sleep 60"],
                              env={"WANDB_API_KEY": "bob-wandb-key"}))  # fmt: skip
     wait(backend, eid, running=True)
-    record = json.loads((backend.jobs_dir / eid / "runner.json").read_text())
-    return eid, record
+    deadline = time.monotonic() + 10
+    while True:  # RUNNING is said once the runner is up; its command's pid comes just after
+        record = json.loads((backend.jobs_dir / eid / "runner.json").read_text())
+        if "child_pid" in record or time.monotonic() > deadline:
+            return eid, record
+        time.sleep(0.05)
 
 
 def test_a_job_has_none_of_the_servers_environment(lab: LocalBackend) -> None:
