@@ -19,7 +19,9 @@ pass:
    GPUs as its tenant's to give. Without ``Capability.PREEMPT`` nothing is reclaimed.
 2. Lending and backfill: the remaining jobs of every tenant, in one global order of
    (level, (GPUs x estimate) / (1 + age / 1 h)), start wherever they fit now (no head
-   blocking); a job started beyond its tenant's quota is a loan and can be reclaimed. A level-0
+   blocking, except that a level-0 job that has waited ``starve_after`` and does not fit stops
+   the pass: what frees up is kept for it); a job started beyond its tenant's quota is a loan
+   and can be reclaimed. A level-0
    job that does not fit may preempt demoted loans of other tenants (and its own tenant's
    demoted jobs): borrowed GPUs go to the job with the least service, never a guarantee.
 
@@ -61,6 +63,7 @@ class _Ailab(Scheduler):
         self.scan_limit = policy.scan_limit
         self.max_preempt = policy.max_preemptions
         self.max_starts = policy.max_starts
+        self.starve_after = policy.starve_after
         self.capped = False
         self.budget = 0
         self.threshold = policy.threshold
@@ -363,6 +366,8 @@ class _Ailab(Scheduler):
                 back.append((t, e))
                 if e[0] > 0 and pool.free <= 0:
                     break
+                if e[0] == 0 and now - e[2] >= self.starve_after:
+                    break  # a job waited long: what frees up is kept for it, not lent on
             if q:
                 heapq.heappush(cand, (*self._lend_key(q.peek(), now), t))
         # latest first: each goes back in front of its tenant's run (see queues.RunQueue.push)
@@ -526,7 +531,9 @@ class Ailab(Policy):
     cluster that comes back to a long queue is not emptied in one cycle; the next pass goes on).
     ``max_starts``: how many jobs one pass starts, at most: a pass stops there and asks to be
     called again at once (``next_wakeup`` is ``now``; the simulator does, the live loop's next
-    pass does), so that a pass over a large idle cluster stays short.
+    pass does), so that a pass over a large idle cluster stays short. ``starve_after``: seconds
+    after which a level-0 job that does not fit stops the lending pass of its pool, so that
+    smaller jobs do not keep taking the GPUs it waits for (bounds the tail of queueing).
     """
 
     name = "ailab"
@@ -537,7 +544,9 @@ class Ailab(Policy):
         scan_limit: int = 512,
         max_preemptions: int = 32,
         max_starts: int = 256,
+        starve_after: float = 7200.0,
     ) -> None:
+        self.starve_after = starve_after
         self.threshold = threshold
         self.scan_limit = scan_limit
         self.max_preemptions = max_preemptions
