@@ -56,7 +56,8 @@ def board_for(state: ClusterState) -> Board:
 def _memo_for(state: ClusterState) -> _Memo:
     if _LAST:
         memo = _LAST[0]
-        if memo.nodes is state.nodes and memo.mode is state.mode and memo.tenants == state.tenants:
+        same_nodes = memo.nodes is state.nodes or memo.nodes == state.nodes
+        if same_nodes and memo.mode is state.mode and memo.tenants == state.tenants:
             return memo
     empty = Board(state.nodes, state.tenants, state.mode)
     memo = _Memo(
