@@ -104,3 +104,25 @@ def test_a_waiting_job_carries_a_typed_reason(lab: Lab) -> None:
     assert waiting.updated_at == stamp  # unchanged reason: no write
     job_cancel(actor=lab.member, job=running)
     job_cancel(actor=lab.member, job=waiting)
+
+
+def test_a_pass_with_nothing_changed_skips_the_plan_and_a_new_job_is_planned(lab: Lab) -> None:
+    """After a pass that planned, an unchanged cluster is not planned again (the gate sees
+    the same mark); a newly submitted job changes the mark and is started the next pass."""
+    from ailab.compute.scheduler import PlanGate
+
+    gate = PlanGate()
+    now = timezone.now()
+    mark = gate.due(lab.cluster, now)
+    assert mark is not None
+    from ailab.compute.planning.apply import Applied
+
+    gate.planned(lab.cluster, mark, Applied(), now)
+    assert gate.due(lab.cluster, now + dt.timedelta(seconds=1)) is None
+    assert gate.due(lab.cluster, now + dt.timedelta(seconds=60)) is not None  # periodic replan
+    job = _submit(lab)
+    assert gate.due(lab.cluster, now + dt.timedelta(seconds=1)) is not None
+    loop = Loop()
+    loop.run_pass()
+    assert status_of(job) == JobStatus.RUNNING
+    job_cancel(actor=lab.member, job=job)

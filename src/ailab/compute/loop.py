@@ -48,7 +48,7 @@ from ailab.compute.planning.estimates import (
     estimator_observe,
     estimator_save,
 )
-from ailab.compute.scheduler import plan_and_apply
+from ailab.compute.scheduler import PlanGate, plan_and_apply
 from ailab.compute.services import (
     allocation_refresh_states,
     cluster_default,
@@ -140,6 +140,7 @@ class Loop:
         self.accounting_imported: dict[int, dt.datetime] = {}
         self.estimators: dict[int, RuntimeEstimator] = {}
         self.learned: set[int] = set()  # clusters whose estimator learned since it was saved
+        self.gate = PlanGate()
 
     def backend(self, cluster: Cluster) -> Backend:
         if cluster.backend not in self.backends:
@@ -192,6 +193,9 @@ class Loop:
     def plan(
         self, cluster: Cluster, backend: Backend, now: dt.datetime, report: PassReport
     ) -> None:
+        mark = self.gate.due(cluster, now)
+        if mark is None:  # nothing the plan reads has changed: no snapshot, no plan
+            return
         applied = plan_and_apply(
             cluster,
             owner=self.owner,
@@ -199,6 +203,7 @@ class Loop:
             capabilities=frozenset(backend.capabilities),
             estimate=self.estimator(cluster.pk).predict,
         )
+        self.gate.planned(cluster, mark, applied, now)
         report.conflict |= applied.conflict
         for job in Job.objects.filter(pk__in=applied.preempted).exclude(external_id=""):
             _isolated("preempt", job, lambda j: backend.preempt(j.external_id))

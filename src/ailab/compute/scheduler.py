@@ -1,19 +1,33 @@
 """One planning step for a cluster: snapshot -> ``ailab.scheduling.plan()`` -> guarded apply.
 
 The stages live in :mod:`ailab.compute.planning`; this module picks the policy and runs them.
+``PlanGate`` makes the loop incremental: a pass in which nothing the plan reads has changed
+(the cluster's version, the pending jobs, the allocations) skips the snapshot and the plan,
+up to ``AILAB_SCHEDULER_REPLAN_S`` seconds (default 10: ages and fair shares move with time).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import NamedTuple
 
-from ailab.compute.models import Cluster
+from django.db.models import Count, Max
+
+from ailab.compute.models import Allocation, Cluster, Job, JobStatus
 from ailab.compute.planning.apply import Applied, apply
 from ailab.compute.planning.snapshot import Estimate, Snapshot, snapshot
-from ailab.config.env import env_str
+from ailab.config.env import env_int, env_str
 from ailab.scheduling import POLICIES, Capability, plan
 
-__all__ = ["Applied", "Snapshot", "apply", "plan_and_apply", "policy_name", "snapshot"]
+__all__ = [
+    "Applied",
+    "PlanGate",
+    "Snapshot",
+    "apply",
+    "plan_and_apply",
+    "policy_name",
+    "snapshot",
+]
 
 
 def policy_name() -> str:
@@ -39,3 +53,48 @@ def plan_and_apply(
         return Applied()
     decisions = plan(snap.state, policy_name(), now.timestamp())
     return apply(snap, decisions, owner=owner, now=now)
+
+
+class Mark(NamedTuple):
+    """What a plan depends on that changes without the clock, read in three indexed queries."""
+
+    version: int
+    newest_pending: int | None
+    pending: int
+    allocations_changed: object
+
+
+def plan_mark(cluster: Cluster) -> Mark:
+    version = Cluster.objects.values_list("version", flat=True).get(pk=cluster.pk)
+    pending = Job.objects.filter(cluster=cluster, status=JobStatus.PENDING).aggregate(
+        newest=Max("id"), n=Count("id")
+    )
+    changed = Allocation.objects.filter(cluster=cluster).aggregate(m=Max("updated_at"))["m"]
+    return Mark(version, pending["newest"], pending["n"], changed)
+
+
+class PlanGate:
+    """Per cluster, the mark of the last plan applied and when; see the module's doc."""
+
+    def __init__(self) -> None:
+        self.last: dict[int, tuple[Mark, dt.datetime]] = {}
+
+    def due(self, cluster: Cluster, now: dt.datetime) -> Mark | None:
+        """The current mark if the cluster needs a plan now, else None (nothing changed)."""
+        mark = plan_mark(cluster)
+        seen = self.last.get(cluster.pk)
+        every = env_int("AILAB_SCHEDULER_REPLAN_S", 10)
+        if seen and seen[0] == mark and (now - seen[1]).total_seconds() < every:
+            return None
+        return mark
+
+    def planned(self, cluster: Cluster, mark: Mark, applied: Applied, now: dt.datetime) -> None:
+        """Record the plan: the mark as it is after our own apply (which bumped the version);
+        a conflict records nothing, so the next pass plans again."""
+        if applied.conflict:
+            self.last.pop(cluster.pk, None)
+            return
+        version = mark.version if applied.version is None else applied.version
+        # our own starts leave the pending queue; any other change shows as a difference
+        after = mark._replace(version=version, pending=mark.pending - len(applied.started))
+        self.last[cluster.pk] = (after, now)

@@ -37,6 +37,7 @@ class Applied:
     conflict: bool = False
     assignments: list[GpuAssignment] = field(default_factory=list)
     shown: dict[int, Shown] = field(default_factory=dict)  # pending job id -> written now
+    version: int | None = None  # the cluster's version after this apply bumped it
 
 
 def apply(snap: Snapshot, decisions: list[Decision], *, owner: str, now: dt.datetime) -> Applied:
@@ -56,6 +57,7 @@ def apply(snap: Snapshot, decisions: list[Decision], *, owner: str, now: dt.date
                 out.conflict = True
                 return out
             _apply_decisions(snap, decisions, now, out)
+            out.version = snap.version + 1
     except IntegrityError:
         log.warning("cluster %s: a GPU was already assigned; nothing applied", snap.cluster_id)
         return Applied(conflict=True)
