@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "ailab.compute",
     "ailab.programmes",
     "ailab.fund",
+    "ailab.events",
     # After the lab's apps, so that ailab's templates override allauth's.
     "allauth",
     "allauth.account",
