@@ -30,7 +30,6 @@ from django.utils import timezone
 
 from ailab.common.models import TaskDone
 from ailab.common.transitions import Transitions, transition_write
-from ailab.config.env import env_int
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +116,7 @@ def tasks_recover(*, now: dt.datetime | None = None) -> tuple[int, int]:
     from django_tasks_db.models import DBTaskResult
 
     now = now or timezone.now()
-    stale = now - dt.timedelta(seconds=env_int("AILAB_TASK_STALE_S", 3600))
+    stale = now - dt.timedelta(seconds=int(os.environ.get("AILAB_TASK_STALE_S", "3600")))
     requeued = failed = 0
     for result in DBTaskResult.objects.filter(status="RUNNING"):
         workers = list(result.worker_ids or [])

@@ -89,12 +89,12 @@ class PlanGate:
         return mark
 
     def planned(self, cluster: Cluster, mark: Mark, applied: Applied, now: dt.datetime) -> None:
-        """Record the plan: the mark as it is after our own apply (which bumped the version);
-        a conflict records nothing, so the next pass plans again."""
-        if applied.conflict:
+        """Record a plan that changed nothing but reasons: the mark as it is after our own
+        apply (which bumped the version). Anything else records nothing: plan again."""
+        if applied.conflict or applied.started or applied.preempted:
+            # a plan that acted may act again on what it changed: only a plan that starts
+            # and preempts nothing is a fixed point worth skipping
             self.last.pop(cluster.pk, None)
             return
         version = mark.version if applied.version is None else applied.version
-        # our own starts leave the pending queue; any other change shows as a difference
-        after = mark._replace(version=version, pending=mark.pending - len(applied.started))
-        self.last[cluster.pk] = (after, now)
+        self.last[cluster.pk] = (mark._replace(version=version), now)

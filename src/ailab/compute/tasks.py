@@ -1,7 +1,7 @@
 """Compute's background tasks: what used to run inside a web request or the loop's pass.
 
-- ``allocation_changed_task``: the allocation-changed hooks (the Slurm account sync runs
-  ``sacctmgr``, 1-2 s), after the change commits, in ``ailab worker``;
+- ``hooks.allocation_changed_task``: the allocation-changed hooks (the Slurm account sync
+  runs ``sacctmgr``, 1-2 s), after the change commits, in ``ailab worker``;
 - ``accounting_import_task``: charge what a backend that accounts for itself (Slurm) ran.
 
 Both are idempotent by key (the sync converges on the allocation's current state; charges are
@@ -22,29 +22,6 @@ log = logging.getLogger(__name__)
 
 # Backends that account for themselves (Capability.ACCOUNTING): their importer, by name.
 ACCOUNTING_IMPORTERS = {"slurm": "ailab.compute.slurm_accounting:slurm_accounting_import"}
-
-
-@register
-@task()
-@retrying
-def allocation_changed_task(*, allocation_id: int, key: str, attempt: int = 1) -> bool:
-    """Run every allocation-changed hook for ``allocation_id``; a failing hook fails the task
-    (retried; staff see it) after the others have run."""
-    from ailab.compute import hooks
-
-    with once(key) as first:
-        if not first:
-            return False
-        failed: list[str] = []
-        for hook in list(hooks.on_allocation_changed):
-            try:
-                hook(allocation_id)
-            except Exception:
-                log.exception("allocation hook %r failed for allocation %s", hook, allocation_id)
-                failed.append(getattr(hook, "__name__", repr(hook)))
-        if failed:
-            raise RuntimeError(f"allocation {allocation_id}: hooks failed: {', '.join(failed)}")
-        return True
 
 
 @register
