@@ -121,3 +121,33 @@ def test_every_page_has_a_content_security_policy(db: None, path: str) -> None:
     assert "default-src 'self'" in policy
     assert "script-src 'self'" in policy
     assert "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/v1/organisations/99999999999999999999"),
+        ("delete", "/api/v1/tokens/9223372036854775808"),
+        ("get", "/api/v1/memberships?organisation_id=99999999999999999999"),
+    ],
+)
+def test_numbers_past_int64_never_give_500(db: None, method: str, path: str) -> None:
+    """Ids past 2**63 answer 4xx (404 or 422 naming the parameter), never 500."""
+    user = services.user_create(email="n@lab.example", is_staff=True)
+    token = services.token_create(actor=user, name="t").raw
+    response = getattr(Client(), method)(path, HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert 400 <= response.status_code < 500, response.content
+
+
+def test_protected_delete_is_409_naming_what_holds_it(db: None) -> None:
+    """A delete that records still refer to (PROTECT) maps to 409 'conflict', not 500."""
+    from django.db.models import ProtectedError
+
+    from ailab.accounts.models import User
+    from ailab.config.api import api
+
+    handler = api._exception_handlers[ProtectedError]
+    held = ProtectedError("held", [User(email="held@lab.example")])
+    response = handler(Client().get("/").wsgi_request, held)
+    assert response.status_code == 409
+    assert b"still referred to by: user" in response.content

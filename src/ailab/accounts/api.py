@@ -25,6 +25,8 @@ router = Router(tags=["accounts"])
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX)]
 Text = Annotated[str, StringConstraints(max_length=TEXT_MAX)]
+# An id the database can hold: larger ones are a 422 naming the parameter, not a 500.
+ObjectId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
 def _user(request: HttpRequest) -> User:
@@ -210,7 +212,7 @@ def organisation_delete(request: HttpRequest, organisation_id: int) -> object:
 
 
 @router.get("/memberships", response=list[MembershipOut])
-def membership_list(request: HttpRequest, organisation_id: int | None = None) -> object:
+def membership_list(request: HttpRequest, organisation_id: ObjectId | None = None) -> object:
     return selectors.membership_list_visible_to(_user(request), organisation_id=organisation_id)
 
 
@@ -290,7 +292,7 @@ def invitation_create(request: HttpRequest, organisation_id: int, payload: Invit
 
 
 @router.get("/invitations", response=list[InvitationOut])
-def invitation_list(request: HttpRequest, organisation_id: int | None = None) -> object:
+def invitation_list(request: HttpRequest, organisation_id: ObjectId | None = None) -> object:
     return invitations.invitation_list_visible_to(_user(request), organisation_id=organisation_id)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
+from django.db import DataError
 from django.db.models import ProtectedError, RestrictedError
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
@@ -31,6 +32,20 @@ def _field_of(loc: list[Any]) -> str:
     # ninja locations look like ["body", "payload", "email"]; users know the last parts.
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "form", "payload")]
     return ".".join(parts) or "body"
+
+
+OUT_OF_RANGE = "number out of range (at most 9223372036854775807)"
+INT64_MAX = 2**63 - 1
+
+
+def _too_big_param(request: HttpRequest) -> str | None:
+    match = getattr(request, "resolver_match", None)
+    candidates = list((match.kwargs if match else {}).items()) + list(request.GET.items())
+    for name, value in candidates:
+        text = str(value).lstrip("-")
+        if text.isdigit() and int(text) > INT64_MAX:
+            return str(name)
+    return None
 
 
 def install_error_handlers(api: NinjaAPI) -> None:
@@ -76,6 +91,14 @@ def install_error_handlers(api: NinjaAPI) -> None:
         return api.create_response(request, body, status=409)
 
     api.exception_handler(RestrictedError)(protected)
+
+    @api.exception_handler(OverflowError)
+    def out_of_range(request: HttpRequest, exc: Exception) -> HttpResponse:
+        # A number the database cannot hold (an id or offset past 2**63): name the parameter.
+        body = error_body("invalid", [{"field": _too_big_param(request), "reason": OUT_OF_RANGE}])
+        return api.create_response(request, body, status=422)
+
+    api.exception_handler(DataError)(out_of_range)
 
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:

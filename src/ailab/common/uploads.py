@@ -38,7 +38,7 @@ class LimitedUploadHandler(FileUploadHandler):
         if self.received > self.limit:
             self.refused_field = self.field_name
             if self.request is not None:
-                self.request._ailab_upload_refused = self.limit
+                self.request._ailab_upload_refused = self.limit  # type: ignore[attr-defined]
             # connection_reset: read no more of the body; the rest is never stored.
             raise StopUpload(connection_reset=True)
         return raw_data
