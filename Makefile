@@ -60,7 +60,7 @@ pytest:
 	$(BIN)/pytest -n 2 -q $(PYTEST_ARGS)
 
 bench: $(DEV_STAMP)
-	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b --check || exit 1; done
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache

@@ -95,7 +95,7 @@ def hammer(
     return int(len(flat) / elapsed), flat, sum(errors)
 
 
-def run(db: str, seconds: float, clients: int) -> None:
+def run(db: str, seconds: float, clients: int) -> bool:
     data = Path(tempfile.mkdtemp(prefix=f"ailab-bench-api-{db}-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("AILAB_")}
     url = f"sqlite:///{data / 'bench.sqlite3'}" if db == "sqlite" else PG
@@ -171,14 +171,23 @@ def run(db: str, seconds: float, clients: int) -> None:
         f"{'':>8}  submissions/s as a share of the read baseline: {rps / max(read_rps, 1):.2f}"
         f"  (median write {statistics.median(lat) / statistics.median(read_lat):.1f}x a read)"
     )
+    met = err == 0 and read_err == 0 and rps >= MIN_SUBMITS_PER_S
+    print(
+        f"{'':>8}  target: no errors, >= {MIN_SUBMITS_PER_S} submissions/s: "
+        + ("ok" if met else "MISSED")
+    )
+    return met
 
+
+MIN_SUBMITS_PER_S = 10
 
 if __name__ == "__main__":
-    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 10
-    clients = int(sys.argv[2]) if len(sys.argv) > 2 else 20
+    args = [a for a in sys.argv[1:] if a != "--check"]
+    seconds = float(args[0]) if args else 10
+    clients = int(args[1]) if len(args) > 1 else 20
     print(
         f"API throughput: {clients} concurrent clients, {seconds:.0f} s per measurement, "
         f"gunicorn 2 workers x 8 threads, {os.cpu_count()} CPUs"
     )
-    for db in ("sqlite", "postgres"):
-        run(db, seconds, clients)
+    met = all([run(db, seconds, clients) for db in ("sqlite", "postgres")])
+    sys.exit(1 if "--check" in sys.argv and not met else 0)

@@ -94,8 +94,9 @@ def slurm_up() -> str:
     return "" if done.returncode == 0 else done.stdout.strip().replace("\n", "; ")
 
 
-def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 10
+def main() -> bool:
+    args = [a for a in sys.argv[1:] if a != "--check"]
+    n = int(args[0]) if args else 10
     data = Path(tempfile.mkdtemp(prefix="ailab-bench-backends-"))
     data.chmod(0o755)
     results: dict[str, list[float]] = {}
@@ -143,7 +144,16 @@ def main() -> None:
     else:
         print(f"slurm: not measured ({why_not}); start it: scripts/slurm-dev-cluster.sh start")
     shutil.rmtree(data, ignore_errors=True)
+    misses = [
+        f"{name} median over {TARGETS_MS[name]} ms"
+        for name, samples in results.items()
+        if statistics.median(samples) * 1000 > TARGETS_MS[name]
+    ]
+    print("targets: " + (", ".join(misses) if misses else "met"))
+    return not misses
 
+
+TARGETS_MS = {"local": 500, "slurm": 5000}  # submit -> running, median, idle cluster
 
 if __name__ == "__main__":
-    main()
+    sys.exit(1 if not main() and "--check" in sys.argv else 0)
