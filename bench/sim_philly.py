@@ -11,7 +11,8 @@ vc_nodes.csv, 8 GPUs per node. Prints:
 3. quality on the same hardware: ailab partitioned at 0.5 against qssf and sjf;
 4. quality on half the hardware: ailab shared at 0.25 against the targets, and per tenant.
 
-Run: ``.venv/bin/python bench/sim_philly.py`` (about a minute).
+Run: ``.venv/bin/python bench/sim_philly.py [--check]`` (about a minute); ``--check`` exits 1
+if a fidelity, speed, memory or quality target is missed.
 """
 
 from __future__ import annotations
@@ -69,6 +70,15 @@ def pct(ours: float, ref: float) -> str:
     return f"{(ours - ref) / ref * 100:+.1f}%"
 
 
+MISSED: list[str] = []
+
+
+def target(ok: bool, what: str) -> bool:
+    if not ok:
+        MISSED.append(what)
+    return ok
+
+
 def fidelity_and_speed(wl: Workload) -> dict[str, Metrics]:
     ref = reference()
     print("\n== 1. Fidelity: partitioned, scale 0.5 (1,408 GPUs) vs Helios reference ==")
@@ -83,6 +93,9 @@ def fidelity_and_speed(wl: Workload) -> dict[str, Metrics]:
         got[name] = m
         r = ref[name]
         rj, rq = r["avg_jct_s"], r["avg_queue_s"]
+        if name != "qssf":
+            target(abs(m.avg_jct_s - rj) <= 0.03 * rj, f"{name} avg JCT fidelity")
+            target(abs(m.avg_queue_s - rq) <= 0.10 * rq, f"{name} avg queue fidelity")
         print(
             f"{name:8} {m.avg_jct_s:9.0f} {rj:9.0f} {pct(m.avg_jct_s, rj):>7}"
             f" | {m.avg_queue_s:9.0f} {rq:7.0f} {pct(m.avg_queue_s, rq):>7}"
@@ -92,6 +105,7 @@ def fidelity_and_speed(wl: Workload) -> dict[str, Metrics]:
           " qssf depends on the estimator)")  # fmt: skip
     print("\n== 2. Speed ==")
     ratio = REFERENCE_WALL_S / total
+    target(cpu_total <= 4.7, "speed (CPU <= 4.7 s)")
     print(f"four reference policies, simulation only (trace loaded once before), one core:"
           f" wall {total:.2f} s, CPU {cpu_total:.2f} s (target <= 4.7 s);"
           f" reference {REFERENCE_WALL_S:.0f} s -> {ratio:.0f}x on wall time"
@@ -103,6 +117,7 @@ def quality_same(wl: Workload, ref: dict[str, Metrics]) -> None:
     print("\n== 3. Quality, same hardware: ailab partitioned at 0.5, no oracle ==")
     m, wall = run(wl, "ailab", Mode.PARTITIONED)
     q, s = ref["qssf"], ref["sjf"]
+    target(m.avg_queue_s <= q.avg_queue_s, "ailab avg queue <= qssf, same hardware")
     print(f"ailab avg queue {m.avg_queue_s:.0f} s (qssf {q.avg_queue_s:.0f} s, sjf oracle"
           f" {s.avg_queue_s:.0f} s) -> {'OK' if m.avg_queue_s <= q.avg_queue_s else 'NOT MET'};"
           f" avg JCT {m.avg_jct_s:.0f} s; p99 queue {m.p99_queue_s:.0f} s;"
@@ -118,9 +133,10 @@ def quality_half(wl25: Workload, part50: Metrics) -> None:
         ("avg JCT", m.avg_jct_s, 12_500.0),
         ("p99 queue", m.p99_queue_s, 36_718.0),
     ]
-    for label, value, target in checks:
-        print(f"{label:10} {value:9.0f} s  target <= {target:8.0f}  "
-              f"{'OK' if value <= target else 'NOT MET'}")  # fmt: skip
+    for label, value, limit in checks:
+        target(value <= limit, f"shared 0.25 {label}")
+        print(f"{label:10} {value:9.0f} s  target <= {limit:8.0f}  "
+              f"{'OK' if value <= limit else 'NOT MET'}")  # fmt: skip
     print(f"(preemptions {m.preemptions}, utilisation {m.utilisation:.1%}, wall {wall:.2f} s)")
     print(f"\n{'tenant':8} {'jobs':>6} | {'shared 0.25':>11} | {'own 0.5 qssf':>12} |"
           f" {'own 0.25 qssf':>13} | {'vs own 0.25':>11}")  # fmt: skip
@@ -132,6 +148,7 @@ def quality_half(wl25: Workload, part50: Metrics) -> None:
         bad += not ok
         print(f"{t:8} {tm.jobs:6d} | {tm.avg_jct_s:11.0f} | {a:12.0f} | {b:13.0f} |"
               f" {tm.avg_jct_s / b:10.2f}x {'' if ok else 'NOT MET'}")  # fmt: skip
+    target(bad == 0, "sharing never hurts")
     print(f"sharing never hurts (tenants with >= 100 jobs within 2% of own partition at 0.25):"
           f" {'OK' if bad == 0 else f'NOT MET for {bad}'}")  # fmt: skip
 
@@ -155,7 +172,9 @@ def main() -> int:
     rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(f"\npeak memory (max RSS of this process, all runs): {rss_kb / 1024:.0f} MB"
           " (target <= 500 MB)")  # fmt: skip
-    return 0
+    target(rss_kb / 1024 <= 500, "peak memory")
+    print(f"missed: {', '.join(MISSED)}" if MISSED else "all targets met")
+    return 1 if "--check" in sys.argv[1:] and MISSED else 0
 
 
 if __name__ == "__main__":
