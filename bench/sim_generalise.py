@@ -13,7 +13,8 @@ and checks the two targets of issue 11: on the same hardware ``ailab``'s p99 que
 worse than ``qssf``'s; on half the hardware shared, ``ailab``'s average queueing is at most half
 of ``qssf``'s on the full partitioned cluster.
 
-Run: ``.venv/bin/python bench/sim_generalise.py [--check] [--days D] [--trace NAME]``.
+Run: ``.venv/bin/python bench/sim_generalise.py [--check] [--days D] [--trace NAME]`` (2 days by
+default; longer windows of the hot traces queue without bound and take many minutes).
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ def evaluate(spec: TraceSpec, days: float) -> bool:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
-    ap.add_argument("--days", type=float, default=7.0)
+    ap.add_argument("--days", type=float, default=2.0)
     ap.add_argument("--trace", choices=[t.name for t in TRACES], action="append")
     args = ap.parse_args(argv)
     if not HELIOS.is_dir():
