@@ -80,6 +80,7 @@ ROUTERS = [
     ("ailab.compute.api", "/"),
     ("ailab.programmes.api", "/"),
     ("ailab.fund.api", "/"),
+    ("ailab.events.api", "/"),
 ]
 for module_name, prefix in ROUTERS:
     try:

@@ -18,7 +18,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
 ]
 
 # Each domain app owns its pages in <app>/urls.py.
-for app in ("compute", "programmes", "fund"):
+for app in ("compute", "programmes", "fund", "events"):
     try:
         importlib.import_module(f"ailab.{app}.urls")
     except ModuleNotFoundError as exc:
