@@ -28,7 +28,7 @@ for who in staff researcher; do
   # Revoking the fuzzer's own token would turn the rest of the run into 401s.
   $BIN/st run "http://127.0.0.1:$PORT/api/v1/openapi.json" \
     -H "Authorization: Bearer $(cat "$DATA/$who")" \
-    -c not_a_server_error,status_code_conformance --phases fuzzing -n 20 -w 2 \
+    -c not_a_server_error,status_code_conformance --phases fuzzing -n 20 -w 1 \
     --max-time "$BUDGET" --suppress-health-check all --seed 20261201 \
     --exclude-path-regex 'tokens/\{token_id\}' || status=1
 done
