@@ -73,9 +73,11 @@ def _apply_decisions(
         jid = int(d.job_id)
         if isinstance(d, Preempt):
             r = reasons.preempting(d.reason)
-            n = Job.objects.filter(pk=jid, status=JobStatus.RUNNING).update(
-                preempt_requested=True, reason=r.text, reason_code=r.code
-            )
+            # only a new request counts: one already asked for is repeated by the loop's
+            # tracking until the backend stops the job
+            n = Job.objects.filter(
+                pk=jid, status=JobStatus.RUNNING, preempt_requested=False
+            ).update(preempt_requested=True, reason=r.text, reason_code=r.code)
             if n:
                 out.preempted.append(jid)
         elif isinstance(d, Start):
