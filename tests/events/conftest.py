@@ -16,7 +16,7 @@ from ailab.events.models import Event, EventKind, Session
 def person(email: str, **extra: object) -> User:
     return User.objects.create_user(
         email, "pw-events-123!", full_name=email.split("@")[0].title(), **extra
-    )  # type: ignore[arg-type]
+    )
 
 
 def member(user: User, org: Organisation, role: str) -> Membership:

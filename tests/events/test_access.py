@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
@@ -17,7 +19,7 @@ ROLES = [
 OK = "ok"
 
 
-def actor(lab: Lab, role: str, registrant: object) -> object:
+def actor(lab: Lab, role: str, registrant: Any) -> Any:
     if role == "anonymous":
         return AnonymousUser()
     if role == "registrant":
@@ -45,9 +47,9 @@ def test_access_event_and_session(lab: Lab, role: str, published: bool) -> None:
     session = lab.session(event)
     reg = services.registration_create(actor=lab.stranger, event=event) if published else None
     who = actor(lab, role, reg.user if reg else lab.stranger)
-    view = outcome(lambda: selectors.access_event(who, event.pk))  # type: ignore[arg-type]
-    manage = outcome(lambda: selectors.access_event(who, event.pk, selectors.MANAGE))  # type: ignore[arg-type]
-    s_manage = outcome(lambda: selectors.access_session(who, session.pk, selectors.MANAGE))  # type: ignore[arg-type]
+    view = outcome(lambda: selectors.access_event(who, event.pk))
+    manage = outcome(lambda: selectors.access_event(who, event.pk, selectors.MANAGE))
+    s_manage = outcome(lambda: selectors.access_session(who, session.pk, selectors.MANAGE))
     if role in MANAGERS:
         assert (view, manage, s_manage) == (OK, OK, OK)
     elif not published:
@@ -55,10 +57,10 @@ def test_access_event_and_session(lab: Lab, role: str, published: bool) -> None:
     else:
         denied = NotAuthenticated if role == "anonymous" else PermissionDenied
         assert (view, manage, s_manage) == (OK, denied, denied)
-    assert outcome(lambda: selectors.access_event(who, 10**9)) is NotFound  # type: ignore[arg-type]
+    assert outcome(lambda: selectors.access_event(who, 10**9)) is NotFound
     assert set(selectors.event_list_visible_to(who)) == (
         {event} if published or role in MANAGERS else set()
-    )  # type: ignore[arg-type]
+    )
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -72,9 +74,9 @@ def test_access_registration_and_ticket(lab: Lab, role: str) -> None:
     who = actor(lab, role, lab.stranger)
     if role == "stranger":
         who = lab.outsider_founder  # a signed-in user with no tie to this registration
-    view = outcome(lambda: selectors.access_registration(who, reg.pk))  # type: ignore[arg-type]
-    manage = outcome(lambda: selectors.access_registration(who, reg.pk, selectors.MANAGE))  # type: ignore[arg-type]
-    ticket = outcome(lambda: selectors.access_ticket(who, reg.ticket))  # type: ignore[arg-type]
+    view = outcome(lambda: selectors.access_registration(who, reg.pk))
+    manage = outcome(lambda: selectors.access_registration(who, reg.pk, selectors.MANAGE))
+    ticket = outcome(lambda: selectors.access_ticket(who, reg.ticket))
     if role == "anonymous":
         assert (view, manage, ticket) == (NotAuthenticated,) * 3
     elif role == "registrant":
@@ -84,4 +86,4 @@ def test_access_registration_and_ticket(lab: Lab, role: str) -> None:
     else:
         assert (view, manage, ticket) == (NotFound, NotFound, NotFound)
     if role == "registrant":
-        assert outcome(lambda: selectors.access_registration(who, other.pk)) is NotFound  # type: ignore[arg-type]
+        assert outcome(lambda: selectors.access_registration(who, other.pk)) is NotFound

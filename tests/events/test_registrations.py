@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from ailab.accounts.models import User
 from ailab.common.errors import Conflict, InvalidTransition, PermissionDenied, ValidationError
 from ailab.events import selectors, services
 from ailab.events.models import FieldKind, FormKind, Registration, RegistrationStatus
@@ -18,11 +20,11 @@ pytestmark = pytest.mark.django_db(transaction=False)
 S = RegistrationStatus
 
 
-def people(n: int, prefix: str = "p") -> list:
+def people(n: int, prefix: str = "p") -> list[User]:
     return [person(f"{prefix}{i}@example.com") for i in range(n)]
 
 
-def test_capacity_30_waitlists_the_31st(lab: Lab, django_capture_on_commit_callbacks) -> None:
+def test_capacity_30_waitlists_the_31st(lab: Lab, django_capture_on_commit_callbacks: Any) -> None:
     """30 seats: 30 registrants are approved, the 31st is on the waiting list."""
     event = lab.event(capacity=30)
     regs = [services.registration_create(actor=p, event=event) for p in people(31)]
@@ -33,7 +35,7 @@ def test_capacity_30_waitlists_the_31st(lab: Lab, django_capture_on_commit_callb
 
 
 def test_withdrawal_promotes_earliest_waitlisted_and_mails_once(
-    lab: Lab, django_capture_on_commit_callbacks
+    lab: Lab, django_capture_on_commit_callbacks: Any
 ) -> None:
     """A withdrawal gives the seat to the first on the waiting list (by join time), who gets
     one mail; calling the promotion again changes nothing."""
@@ -61,7 +63,7 @@ def test_withdrawal_promotes_earliest_waitlisted_and_mails_once(
 
 
 def test_moderation_pending_then_approved_or_rejected_with_reason(
-    lab: Lab, django_capture_on_commit_callbacks
+    lab: Lab, django_capture_on_commit_callbacks: Any
 ) -> None:
     """Moderated: registrations are pending; an organiser approves or rejects with a reason;
     the rejected registrant is mailed the reason, and the seat goes to the waiting list."""
@@ -94,7 +96,7 @@ def test_moderation_pending_then_approved_or_rejected_with_reason(
 
 
 def test_no_mail_when_the_transaction_rolls_back(
-    lab: Lab, django_capture_on_commit_callbacks
+    lab: Lab, django_capture_on_commit_callbacks: Any
 ) -> None:
     """Mail is sent after commit: a registration refused half-way mails nobody."""
     event = lab.event(capacity=5)

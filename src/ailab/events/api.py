@@ -109,12 +109,12 @@ def _reg_out(user: User, reg: Registration) -> dict[str, Any]:
 @router.get("/events", response=list[EventOut], auth=PUBLIC)
 def event_list(request: HttpRequest) -> list[dict[str, Any]]:
     user = request.user
-    return [_event_out(user, e) for e in selectors.event_list_visible_to(user)]  # type: ignore[arg-type]
+    return [_event_out(user, e) for e in selectors.event_list_visible_to(user)]
 
 
 @router.get("/events/{event_id}", response=EventOut, auth=PUBLIC)
 def event_detail(request: HttpRequest, event_id: int) -> dict[str, Any]:
-    event = selectors.access_event(request.user, event_id)  # type: ignore[arg-type]
+    event = selectors.access_event(request.user, event_id)
     return _event_out(request.user, event)
 
 

@@ -37,7 +37,7 @@ def calendar_ics(
         if with_links and s.event_id in with_links and s.join_url:
             ev.add("url", s.join_url)
         cal.add_component(ev)
-    return cal.to_ical()
+    return bytes(cal.to_ical())
 
 
 def ticket_qr_svg(ticket: str) -> str:
