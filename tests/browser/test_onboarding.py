@@ -217,7 +217,7 @@ def test_api_docs_render_from_the_labs_own_files(page: Any, live_server: Any) ->
     """Swagger UI and ReDoc load and show the API's operations with every request to the lab
     itself (the page fixture fails on any other host or CSP violation)."""
     page.goto(f"{live_server.url}/api/v1/docs")
-    page.wait_for_selector(".opblock", timeout=20_000)
+    page.wait_for_selector(".opblock", timeout=60_000)
     assert page.locator(".opblock").count() > 10
     page.goto(f"{live_server.url}/api/v1/redoc")
-    page.wait_for_selector("text=ailab API", timeout=20_000)
+    page.wait_for_selector("text=ailab API", timeout=60_000)
