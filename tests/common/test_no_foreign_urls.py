@@ -22,7 +22,7 @@ def _pages(resolvers: list[URLPattern | URLResolver], prefix: str = "") -> list[
     out: list[str] = []
     for entry in resolvers:
         route = prefix + str(entry.pattern)
-        if "<" in route or "(?P" in route or "^" in route.lstrip("^") and "$" not in route:
+        if "<" in route or "(?P" in route or ("^" in route.lstrip("^") and "$" not in route):
             continue
         if isinstance(entry, URLResolver):
             out += _pages(entry.url_patterns, route)
