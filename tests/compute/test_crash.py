@@ -109,7 +109,7 @@ def _env(tmp_path: Path, url: str) -> dict[str, str]:
 
 
 def _python(env: dict[str, str], *args: str) -> None:
-    subprocess.run([sys.executable, *args], env=env, check=True, timeout=60)
+    subprocess.run([sys.executable, *args], env=env, check=True, timeout=300)
 
 
 def _wait_until_serving(
