@@ -25,7 +25,11 @@ import time
 from pathlib import Path
 
 DATA = Path(tempfile.mkdtemp(prefix="ailab-bench-submit-"))
+DATA.chmod(0o711)  # job users (lab mode) reach their working directories under it
 os.environ.update(
+    AILAB_POSIX_PROVISIONER="sequential",
+    AILAB_POSIX_PREFIX="ailab-bench-",
+    AILAB_LOCAL_CREATE_USERS="1",
     AILAB_DATA_DIR=str(DATA),
     AILAB_DATABASE_URL=f"sqlite:///{DATA / 'bench.sqlite3'}",
     AILAB_SECRET_KEY="bench-only-secret-key",
@@ -77,11 +81,15 @@ def main(n: int, interval: float) -> bool:
         members=[staff],
     )
 
+    from bench_accounts import bench_account
+
+    user, uid, gid = bench_account()
     bare = LocalBackend(DATA / "bare")
     base = []
     for i in range(n):
         t0 = time.time()
-        eid = bare.submit(JobSpec(f"b{i}", "bench", ("true",), 1, 60, gpu_indices=(0,)))
+        eid = bare.submit(JobSpec(f"b{i}", "bench", ("true",), 1, 60, gpu_indices=(0,),
+                                  user=user, uid=uid, gid=gid))  # fmt: skip
         base.append(runner_started(bare.data_dir, eid) - t0)
         while not bare.poll([eid])[eid].state.finished:
             time.sleep(0.005)

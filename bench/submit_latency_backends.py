@@ -106,9 +106,14 @@ def main() -> bool:
     )
     node = local.nodes()[0].name
 
+    from bench_accounts import bench_account
+
+    user, uid, gid = bench_account()
+
     def local_spec(job_id: str) -> JobSpec:
         return JobSpec(
-            job_id, job_id, ("sleep", "30"), 1, 120, node=node, gpu_indices=(0,)
+            job_id, job_id, ("sleep", "30"), 1, 120, node=node, gpu_indices=(0,),
+            user=user, uid=uid, gid=gid,
         )  # fmt: skip
 
     results["local"] = measure(local, local_spec, n)
