@@ -21,6 +21,16 @@ os.environ.setdefault("AILAB_LOCAL_CREATE_USERS", "1")
 os.environ.setdefault("AILAB_JOB_ROOT", str(unix.job_root()))
 
 
+@pytest.fixture(autouse=True)
+def _keep_umask() -> Iterator[None]:
+    """A lab-mode backend sets the process umask to 077 (the server's files are private);
+    each test starts from the umask the run began with."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    yield
+    os.umask(umask)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _remove_job_root() -> Iterator[None]:
     yield

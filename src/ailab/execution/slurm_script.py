@@ -139,7 +139,10 @@ def submitter_for(spec: JobSpec, mode: str) -> Submitter | None:
 def user_dir(log_dir: str, submitter: Submitter) -> str:
     """``<log_dir>/<user>``: the user's own directory (mode 0700) for jobs without their own
     working directory or output paths; made by root. Never a link, never someone else's."""
-    os.makedirs(log_dir, mode=0o755, exist_ok=True)
+    os.makedirs(log_dir, mode=0o711, exist_ok=True)
+    # Reached by every job user, listed by none; explicit, since a lab-mode server runs with
+    # umask 077 and makedirs' mode is masked by it.
+    os.chmod(log_dir, 0o711)
     path = os.path.join(log_dir, submitter.username)
     with contextlib.suppress(FileExistsError):
         os.mkdir(path, 0o700)
