@@ -98,9 +98,12 @@ def test_a_waiting_job_carries_a_typed_reason(lab: Lab) -> None:
     assert waiting.status == JobStatus.PENDING
     assert waiting.reason_code in {ReasonCode.RESOURCES, ReasonCode.QUOTA, ReasonCode.PRIORITY}
     assert waiting.reason
-    stamp = waiting.updated_at
+    loop.run_pass()  # the running job's own row settles (starting -> running) first
+    waiting.refresh_from_db()
+    stamp, code = waiting.updated_at, waiting.reason_code
     loop.run_pass()
     waiting.refresh_from_db()
+    assert waiting.reason_code == code
     assert waiting.updated_at == stamp  # unchanged reason: no write
     job_cancel(actor=lab.member, job=running)
     job_cancel(actor=lab.member, job=waiting)
