@@ -86,9 +86,11 @@ def test_the_loop_starts_jobs_at_its_clock(lab: Lab) -> None:
     job_cancel(actor=lab.member, job=job)
 
 
-def test_a_waiting_job_carries_a_typed_reason(lab: Lab) -> None:
+def test_a_waiting_job_carries_a_typed_reason(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
     """A 4-GPU job behind running work waits with a code beside its words; the code is
-    written once, not again on a pass where it does not change."""
+    written once, not again on a pass where it does not change. (fifo: ailab's policy may
+    preempt the running job for it, and then it no longer waits.)"""
+    monkeypatch.setenv("AILAB_SCHEDULER_POLICY", "fifo")
     loop = Loop()
     running = _submit(lab, gpus=2)
     drive(loop, lambda: status_of(running) == JobStatus.RUNNING)
